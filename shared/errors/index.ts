@@ -1,0 +1,2 @@
+export * from './errcode.js';
+export * as codes from './codes.js';
