@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DEFAULTS, type Config } from './schema.js';
+
+export { DEFAULTS, SECRET_KEYS, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Tree = { [k: string]: unknown };
+
+/**
+ * Builds the node's configuration: defaults ← JSON file (WHARF_CONFIG) ← environment. Environment keys are
+ * WHARF_<PATH> with the path in upper snake case (storage.s3.forcePathStyle → WHARF_STORAGE_S3_FORCE_PATH_STYLE);
+ * `<KEY>_FILE` reads the value from a file (secrets). PORT and WHARF_DATA_DIR are the short forms the README shows.
+ * Unknown keys fail, wrong types fail, and the result is frozen.
+ */
+export function loadConfig(env: Record<string, string | undefined>, opts: { file?: string } = {}): Config {
+  const cfg = structuredClone(DEFAULTS) as unknown as Tree;
+  const file = opts.file ?? env.WHARF_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+    }
+    merge(cfg, parsed, DEFAULTS as unknown as Tree, '');
+  }
+  const envPaths = leafPaths(DEFAULTS as unknown as Tree);
+  for (const [path, sample] of envPaths) {
+    const name = `WHARF_${path.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+    let raw = env[name];
+    const fromFile = env[`${name}_FILE`];
+    if (raw === undefined && fromFile !== undefined) raw = readFileSync(fromFile, 'utf8').trim();
+    if (raw !== undefined) setPath(cfg, path, coerce(raw, sample, name));
+  }
+  if (env.PORT !== undefined) setPath(cfg, 'server.port', coerce(env.PORT, 0, 'PORT'));
+  const c = cfg as unknown as Config;
+  validate(c);
+  c.dataDir = resolve(c.dataDir);
+  return deepFreeze(c);
+}
+
+function validate(c: Config): void {
+  if (!Number.isInteger(c.server.port) || c.server.port < 0 || c.server.port > 65535) throw new ConfigError('server.port must be 0-65535');
+  if (!['filesystem', 's3', 'inmemory'].includes(c.storage.driver)) {
+    throw new ConfigError(`storage.driver "${c.storage.driver}" is not one of filesystem, s3, inmemory`);
+  }
+  if (!/^[a-z0-9-]+$/.test(c.node.region)) throw new ConfigError('node.region must match [a-z0-9-]+');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.log.level)) throw new ConfigError(`log.level "${c.log.level}" is unknown`);
+  if (c.storage.driver === 's3' && (!c.storage.s3.bucket || !c.storage.s3.endpoint)) {
+    throw new ConfigError('storage.s3.endpoint and storage.s3.bucket are required for the s3 driver');
+  }
+  for (const [k, v] of [['gc.graceSeconds', c.gc.graceSeconds], ['gc.intervalSeconds', c.gc.intervalSeconds]] as const) {
+    if (!(v >= 0)) throw new ConfigError(`${k} must be >= 0`);
+  }
+}
+
+function merge(target: Tree, src: unknown, schema: Tree, at: string): void {
+  if (typeof src !== 'object' || src === null || Array.isArray(src)) throw new ConfigError(`${at || 'config'} must be an object`);
+  for (const [k, v] of Object.entries(src)) {
+    const path = at ? `${at}.${k}` : k;
+    if (!(k in schema)) throw new ConfigError(`unknown config key "${path}"`);
+    const sample = schema[k];
+    if (sample !== null && typeof sample === 'object') merge(target[k] as Tree, v, sample as Tree, path);
+    else {
+      if (v !== null && sample !== null && typeof v !== typeof sample) throw new ConfigError(`config key "${path}" must be a ${typeof sample}`);
+      if (v !== null && sample === null && typeof v !== 'string') throw new ConfigError(`config key "${path}" must be a string`);
+      target[k] = v;
+    }
+  }
+}
+
+function leafPaths(t: Tree, at = ''): [string, unknown][] {
+  return Object.entries(t).flatMap(([k, v]) => {
+    const path = at ? `${at}.${k}` : k;
+    return v !== null && typeof v === 'object' ? leafPaths(v as Tree, path) : [[path, v] as [string, unknown]];
+  });
+}
+
+function coerce(raw: string, sample: unknown, name: string): unknown {
+  if (typeof sample === 'number') {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${name} must be a number, got "${raw}"`);
+    return n;
+  }
+  if (typeof sample === 'boolean') {
+    if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+    throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  }
+  return raw === '' ? null : raw;
+}
+
+function setPath(t: Tree, path: string, v: unknown): void {
+  const parts = path.split('.');
+  let cur = t;
+  for (const p of parts.slice(0, -1)) cur = cur[p] as Tree;
+  cur[parts.at(-1)!] = v;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

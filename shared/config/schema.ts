@@ -1,0 +1,41 @@
+/**
+ * Every configuration key Wharf knows, with its default. The config file (JSON) and the environment may only set
+ * keys listed here; anything else fails startup. `null` marks an optional key without default (a string).
+ */
+export const DEFAULTS = {
+  server: { host: '0.0.0.0', port: 5000, shutdownTimeoutSeconds: 25, publicUrl: null as string | null },
+  node: { name: 'registry', region: 'local', instance: null as string | null },
+  dataDir: './data',
+  database: { url: null as string | null, poolMax: 20 },
+  storage: {
+    driver: 'filesystem' as 'filesystem' | 's3' | 'inmemory',
+    maxConcurrency: 64,
+    redirect: false,
+    redirectExpirySeconds: 600,
+    filesystem: { root: null as string | null },
+    s3: {
+      endpoint: null as string | null,
+      region: 'us-east-1',
+      bucket: null as string | null,
+      accessKeyId: null as string | null,
+      secretAccessKey: null as string | null,
+      forcePathStyle: true,
+      partSize: 16 * 1024 * 1024,
+      rootPrefix: null as string | null,
+    },
+  },
+  nats: { url: null as string | null, prefix: 'wharf', streamReplicas: 1 },
+  registry: { deleteEnabled: true, uploadLeaseSeconds: 900 },
+  gc: { enabled: true, intervalSeconds: 3600, graceSeconds: 86400, uploadExpirySeconds: 86400 },
+  log: { level: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' },
+};
+
+type Widen<T> = T extends string ? string : T extends number ? number : T extends boolean ? boolean
+  : T extends null ? T : { [K in keyof T]: Widen<T[K]> };
+export type Config = Widen<typeof DEFAULTS> & {
+  storage: { driver: 'filesystem' | 's3' | 'inmemory' };
+  log: { level: typeof DEFAULTS.log.level };
+};
+
+/** Keys whose values never reach logs. */
+export const SECRET_KEYS = ['storage.s3.secretAccessKey', 'database.url'];

@@ -1,0 +1,33 @@
+import type { Queryable } from './pool.js';
+
+export interface RepositoryRow {
+  id: number;
+  name: string;
+}
+
+export async function findRepository(db: Queryable, name: string): Promise<RepositoryRow | undefined> {
+  const r = await db.query<RepositoryRow>('SELECT id, name FROM repositories WHERE name = $1', [name]);
+  return r.rows[0];
+}
+
+export async function ensureRepository(db: Queryable, name: string): Promise<RepositoryRow> {
+  // The no-op update makes RETURNING yield the row on conflict too.
+  const r = await db.query<RepositoryRow>(
+    `INSERT INTO repositories (name) VALUES ($1)
+     ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name`,
+    [name],
+  );
+  return r.rows[0]!;
+}
+
+/** Repositories holding at least one manifest, in name order, after `last`. */
+export async function listRepositoryNames(db: Queryable, opts: { limit: number; last?: string }): Promise<string[]> {
+  const r = await db.query<{ name: string }>(
+    `SELECT r.name FROM repositories r
+     WHERE ($1::text IS NULL OR r.name > $1)
+       AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+     ORDER BY r.name COLLATE "C" LIMIT $2`,
+    [opts.last ?? null, opts.limit],
+  );
+  return r.rows.map((x) => x.name);
+}
