@@ -6,7 +6,7 @@ export const DEFAULTS = {
   server: { host: '0.0.0.0', port: 5000, shutdownTimeoutSeconds: 25, publicUrl: null as string | null },
   node: { name: 'registry', region: 'local', instance: null as string | null },
   dataDir: './data',
-  database: { url: null as string | null, poolMax: 20 },
+  database: { url: null as string | null, poolMax: 20, embeddedPort: 54329 },
   storage: {
     driver: 'filesystem' as 'filesystem' | 's3' | 'inmemory',
     maxConcurrency: 64,

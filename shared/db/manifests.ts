@@ -98,3 +98,32 @@ export async function listReferrers(
   );
   return r.rows;
 }
+
+/** Tag → manifest in one round trip (the hottest read path). */
+export async function getManifestByTag(
+  db: Queryable, repositoryName: string, tag: string, withContent: boolean,
+): Promise<(ManifestRow & { content?: Buffer }) | undefined> {
+  const r = await db.query<ManifestRow & { content?: Buffer }>(
+    `SELECT m.digest, m.media_type AS "mediaType", m.artifact_type AS "artifactType", m.subject_digest AS "subjectDigest",
+       m.size, m.annotations${withContent ? ', m.content' : ''}
+     FROM repositories r JOIN tags t ON t.repository_id = r.id
+     JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
+     WHERE r.name = $1 AND t.name = $2`,
+    [repositoryName, tag],
+  );
+  return r.rows[0];
+}
+
+/** Digest → manifest by repository name in one round trip. */
+export async function getManifestByName(
+  db: Queryable, repositoryName: string, digest: string, withContent: boolean,
+): Promise<(ManifestRow & { content?: Buffer }) | undefined> {
+  const r = await db.query<ManifestRow & { content?: Buffer }>(
+    `SELECT m.digest, m.media_type AS "mediaType", m.artifact_type AS "artifactType", m.subject_digest AS "subjectDigest",
+       m.size, m.annotations${withContent ? ', m.content' : ''}
+     FROM repositories r JOIN manifests m ON m.repository_id = r.id
+     WHERE r.name = $1 AND m.digest = $2`,
+    [repositoryName, digest],
+  );
+  return r.rows[0];
+}

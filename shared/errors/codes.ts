@@ -72,13 +72,13 @@ export const NOT_FOUND = registerErrorCode({
   value: 'NOT_FOUND', message: 'not found', httpStatus: 404,
   description: 'No route matches the request.',
 });
+export const TAG_INVALID = registerErrorCode({
+  value: 'TAG_INVALID', message: 'manifest tag did not match URI', httpStatus: 400,
+  description: 'The tag is malformed: it must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}.',
+});
 export const PAGINATION_NUMBER_INVALID = registerErrorCode({
   value: 'PAGINATION_NUMBER_INVALID', message: 'invalid number of results requested', httpStatus: 400,
   description: 'The n parameter is not a non-negative integer.',
-});
-export const CONTENT_TOO_LARGE = registerErrorCode({
-  value: 'SIZE_INVALID_TOO_LARGE', message: 'content too large', httpStatus: 413,
-  description: 'The body exceeds the configured limit (manifests are capped at 4 MiB).',
 });
 export const UNAVAILABLE = registerErrorCode({
   value: 'UNAVAILABLE', message: 'service unavailable', httpStatus: 503,

@@ -29,18 +29,18 @@ export class WharfError extends Error {
   /** Extra response headers the error implies (e.g. Range on 416, WWW-Authenticate on 401). */
   readonly headers: Record<string, string>;
 
+  /** The code's status unless the call site names a more precise one (413 for an oversized manifest). */
+  readonly status: number;
+
   constructor(
     code: ErrorCode,
-    opts: { message?: string; detail?: unknown; cause?: unknown; headers?: Record<string, string> } = {},
+    opts: { message?: string; detail?: unknown; cause?: unknown; headers?: Record<string, string>; status?: number } = {},
   ) {
     super(opts.message ?? code.message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.code = code;
     this.detail = opts.detail;
     this.headers = opts.headers ?? {};
-  }
-
-  get status(): number {
-    return this.code.httpStatus;
+    this.status = opts.status ?? code.httpStatus;
   }
 
   toJSON(): { code: string; message: string; detail?: unknown } {

@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv, Deps } from '../deps.js';
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * Request id (the caller's X-Request-Id when it is sane), a child logger, and metrics taken when the Node response
+ * finishes, so streamed bodies count in full.
+ */
+export function requestContext(deps: Deps) {
+  return createMiddleware<AppEnv>(async function requestContext(c, next) {
+    const start = process.hrtime.bigint();
+    const given = c.req.header('x-request-id');
+    const requestId = given && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    const log = deps.log.child({ requestId });
+    c.set('requestId', requestId);
+    c.set('log', log);
+    c.set('route', 'unmatched');
+    c.set('actor', 'anonymous');
+    const out = c.env?.outgoing;
+    out?.once('finish', () => {
+      const route = c.get('route');
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const status = out.statusCode;
+      deps.metrics.requests.inc({ route, method: c.req.method, status: String(status) });
+      deps.metrics.latency.observe({ route, method: c.req.method }, seconds);
+      const length = Number(out.getHeader('content-length') ?? 0);
+      if (length > 0 && c.req.method !== 'HEAD') deps.metrics.bytesOut.inc({ route }, length);
+      const entry = { method: c.req.method, path: c.req.path, status, route, ms: Math.round(seconds * 1e4) / 10 };
+      if (status >= 500) log.error(entry, 'request failed');
+      else log.info(entry, 'request');
+    });
+    await next();
+    c.header('X-Request-Id', requestId);
+  });
+}

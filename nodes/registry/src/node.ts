@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Config } from '../../../shared/config/index.js';
+import { createLogger, type Logger } from '../../../shared/logging/logger.js';
+import { createPool } from '../../../shared/db/pool.js';
+import { migrate } from '../../../shared/db/migrate.js';
+import { startEmbeddedDatabase } from '../../../shared/db/embedded.js';
+import { createDriver } from '../../../shared/storage/registry.js';
+import type { BaseOptions } from '../../../shared/storage/base.js';
+import type { BlobStore } from '../../../shared/storage/driver.js';
+import {
+  connectJetStreamBus, createMemoryBus, eventNames, eventSource, type EventBus,
+} from '../../../shared/events/index.js';
+import type { Closer } from '../../../shared/lifecycle/shutdown.js';
+import { createApp } from './app.js';
+import type { Deps } from './deps.js';
+import { createMetrics } from './ops/metrics.js';
+import { busEvents } from './services/events.js';
+import { UploadHashers } from './services/upload-hashers.js';
+import { openAccess } from './services/access.js';
+import { scheduleGc } from './services/gc.js';
+
+export interface RunningNode {
+  url: string;
+  port: number;
+  deps: Deps;
+  /** Closers in shutdown order: stop accepting, drain events, close the bus, the pool, the embedded database. */
+  closers: Closer[];
+  close(): Promise<void>;
+}
+
+/** Builds every dependency from the config and starts serving. main.ts and the integration tests both use it. */
+export async function startRegistryNode(config: Config, opts: { log?: Logger; defaultMetrics?: boolean } = {}): Promise<RunningNode> {
+  const instance = config.node.instance ?? randomBytes(4).toString('hex');
+  const log = opts.log ?? createLogger({
+    level: config.log.level, bindings: { node: config.node.name, region: config.node.region, instance },
+  });
+  const closers: Closer[] = [];
+
+  let databaseUrl = config.database.url;
+  if (!databaseUrl) {
+    const embedded = await startEmbeddedDatabase(config.dataDir, config.database.embeddedPort, log);
+    databaseUrl = embedded.url;
+    closers.unshift({ name: 'embedded-postgres', close: () => embedded.stop() });
+  }
+  const db = createPool({ connectionString: databaseUrl, max: config.database.poolMax, applicationName: `wharf-${config.node.name}` });
+  closers.unshift({ name: 'postgres-pool', close: () => db.end() });
+  await migrate(db, log);
+
+  const store = await createStore(config, { maxConcurrency: config.storage.maxConcurrency, logger: log.child({ component: 'storage' }) });
+  closers.unshift({ name: 'storage', close: async () => store.close?.() });
+
+  const names = eventNames(config.nats.prefix);
+  const source = eventSource({ node: config.node.name, region: config.node.region, instance });
+  const busLog = log.child({ component: 'events' });
+  const bus: EventBus = config.nats.url
+    ? await connectJetStreamBus({ servers: config.nats.url.split(','), names, logger: busLog, source, streamReplicas: config.nats.streamReplicas })
+    : createMemoryBus({ names, logger: busLog, source });
+  closers.unshift({ name: 'events', close: () => bus.close() });
+
+  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
+  const events = busEvents(bus, config.node.region, log, metrics);
+  closers.unshift({ name: 'event-drain', close: () => events.drain() });
+  const deps: Deps = {
+    config, log, db, store, events, metrics, region: config.node.region,
+    hashers: new UploadHashers(), access: openAccess,
+    readiness: async () => ({
+      database: await check(async () => void (await db.query('SELECT 1'))),
+      events: await bus.health(),
+      storage: await check(async () => void (await collectFirst(store.list('uploads')))),
+    }),
+  };
+
+  const gcAbort = new AbortController();
+  if (config.gc.enabled) scheduleGc(deps, gcAbort.signal);
+  closers.unshift({ name: 'gc', close: async () => gcAbort.abort() });
+
+  const app = createApp(deps);
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, () => resolve(s));
+  });
+  // Long blob uploads must not be cut off by Node's default request timeout.
+  (server as unknown as { requestTimeout: number }).requestTimeout = 0;
+  (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 65_000;
+  closers.unshift({
+    name: 'http-server',
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    }),
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
+  log.info({ port, storage: store.name, events: config.nats.url ? 'jetstream' : 'in-process' }, 'registry node listening');
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    deps,
+    closers,
+    close: () => (closed ??= (async () => {
+      for (const c of closers) {
+        try {
+          await c.close();
+        } catch (err) {
+          log.warn({ err, component: c.name }, 'close failed');
+        }
+      }
+    })()),
+  };
+}
+
+async function createStore(config: Config, base: BaseOptions): Promise<BlobStore> {
+  const s = config.storage;
+  switch (s.driver) {
+    case 'filesystem':
+      return createDriver('filesystem', { root: s.filesystem.root ?? join(config.dataDir, 'storage') }, base);
+    case 's3':
+      return createDriver('s3', stripNulls({ ...s.s3, presign: s.redirect }), base);
+    case 'inmemory':
+      return createDriver('inmemory', {}, base);
+  }
+}
+
+function stripNulls(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
+}
+
+async function check(fn: () => Promise<void>): Promise<{ ok: boolean; detail?: string }> {
+  try {
+    await fn();
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, detail: (e as Error).message };
+  }
+}
+
+async function collectFirst(it: AsyncIterable<string>): Promise<void> {
+  for await (const _ of it) break;
+}

@@ -1,0 +1,78 @@
+import type { Deps } from '../deps.js';
+import { lockDigest, withTx } from '../../../../shared/db/pool.js';
+import * as blobsDb from '../../../../shared/db/blobs.js';
+import * as uploadsDb from '../../../../shared/db/uploads.js';
+import { uploadPrefix } from '../../../../shared/storage/paths.js';
+
+export interface GcReport {
+  blobsDeleted: number;
+  uploadsExpired: number;
+}
+
+/**
+ * Online garbage collection. A blob is garbage when no manifest references it and no client was told it exists
+ * within the grace period (upload, mount, HEAD and GET refresh that clock). Each deletion re-checks under the
+ * digest lock that uploads and mounts also take, and deletes the bytes before that lock is released, so a
+ * concurrent push of the same blob either keeps it alive or re-creates it after the bytes are gone — never a row
+ * without bytes.
+ */
+export async function collectGarbage(deps: Deps, opts: { graceSeconds: number; uploadExpirySeconds: number; batch?: number }): Promise<GcReport> {
+  const report: GcReport = { blobsDeleted: 0, uploadsExpired: 0 };
+  const batch = opts.batch ?? 500;
+  for (;;) {
+    const candidates = await blobsDb.findGarbageBlobs(deps.db, opts.graceSeconds, batch);
+    for (const digest of candidates) {
+      const deleted = await withTx(deps.db, async (tx) => {
+        await lockDigest(tx, digest);
+        const placements = await blobsDb.deleteBlobIfGarbage(tx, digest, opts.graceSeconds);
+        if (!placements) return false;
+        // Only this region's bytes are ours to delete; other regions' collectors drop theirs (geo issue).
+        for (const p of placements.filter((x) => x.region === deps.region)) await deps.store.delete(p.storageKey);
+        return true;
+      });
+      if (deleted) {
+        report.blobsDeleted++;
+        deps.metrics.gcDeleted.inc({ kind: 'blob' });
+        await deps.events.blobDeleted(digest);
+      }
+    }
+    if (candidates.length < batch) break;
+  }
+  for (;;) {
+    const stale = await uploadsDb.staleUploads(deps.db, opts.uploadExpirySeconds, batch);
+    for (const u of stale.filter((x) => x.region === deps.region)) {
+      if (await uploadsDb.deleteUpload(deps.db, u.id)) {
+        await deps.store.delete(uploadPrefix(u.id));
+        report.uploadsExpired++;
+        deps.metrics.gcDeleted.inc({ kind: 'upload' });
+      }
+    }
+    if (stale.length < batch) break;
+  }
+  deps.log.info({ ...report }, 'garbage collection finished');
+  return report;
+}
+
+/** Runs collectGarbage every interval until the signal aborts; one node at a time thanks to an advisory lock. */
+export function scheduleGc(deps: Deps, signal: AbortSignal): void {
+  const { intervalSeconds, graceSeconds, uploadExpirySeconds } = deps.config.gc;
+  const run = async () => {
+    const client = await deps.db.connect();
+    try {
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(0x77676331) AS ok');
+      if (!rows[0]?.ok) return;
+      try {
+        await collectGarbage(deps, { graceSeconds, uploadExpirySeconds });
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(0x77676331)');
+      }
+    } catch (err) {
+      deps.log.error({ err }, 'garbage collection failed');
+    } finally {
+      client.release();
+    }
+  };
+  const timer = setInterval(() => void run(), intervalSeconds * 1000);
+  timer.unref();
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+}

@@ -1,0 +1,66 @@
+import { pipeline } from 'node:stream/promises';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { Deps } from '../deps.js';
+import type { Ctx, MethodMap, RouteParams } from './routes.js';
+import { WharfError } from '../../../../shared/errors/errcode.js';
+import { METHOD_NOT_ALLOWED } from '../../../../shared/errors/codes.js';
+import { findRepository } from '../../../../shared/db/repositories.js';
+import { openBlob, parseRange, presignBlob, statBlob, unlinkBlob } from '../services/blobs.js';
+import { parseDigestParam } from '../services/uploads.js';
+
+export function blobHandlers(deps: Deps): MethodMap {
+  const lookup = async (name: string, ref: string) => {
+    const digest = parseDigestParam(ref);
+    return statBlob(deps, await findRepository(deps.db, name), digest);
+  };
+  return {
+    HEAD: async (_c, { name, ref }) => {
+      const blob = await lookup(name, ref);
+      return new Response(null, {
+        status: 200,
+        headers: {
+          'Content-Length': String(blob.size), 'Docker-Content-Digest': blob.digest,
+          'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes', ETag: `"${blob.digest}"`,
+        },
+      });
+    },
+    GET: async (c: Ctx, { name, ref }: RouteParams) => {
+      const blob = await lookup(name, ref);
+      const url = await presignBlob(deps, blob);
+      if (url) {
+        return new Response(null, { status: 307, headers: { Location: url, 'Docker-Content-Digest': blob.digest, 'Content-Length': '0' } });
+      }
+      const range = parseRange(c.req.header('range'), blob.size);
+      const stream = await openBlob(deps, blob, range);
+      const headers: Record<string, string> = {
+        'Content-Type': 'application/octet-stream',
+        'Docker-Content-Digest': blob.digest,
+        'Accept-Ranges': 'bytes',
+        ETag: `"${blob.digest}"`,
+        'Docker-Distribution-API-Version': 'registry/2.0',
+        'X-Request-Id': c.get('requestId'),
+      };
+      let status = 200;
+      if (range) {
+        status = 206;
+        headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
+        headers['Content-Length'] = String(range.end - range.start + 1);
+      } else {
+        headers['Content-Length'] = String(blob.size);
+      }
+      // Straight from the store's stream to the socket: no web-stream adaptation on the bulk path.
+      const out = c.env.outgoing;
+      out.writeHead(status, headers);
+      pipeline(stream, out).catch((err) => {
+        if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') c.get('log').warn({ err }, 'blob stream failed');
+      });
+      return RESPONSE_ALREADY_SENT;
+    },
+    DELETE: async (_c, { name, ref }) => {
+      if (!deps.config.registry.deleteEnabled) throw new WharfError(METHOD_NOT_ALLOWED, { message: 'deletes are disabled on this registry' });
+      const digest = parseDigestParam(ref);
+      await unlinkBlob(deps, await findRepository(deps.db, name), digest);
+      return new Response(null, { status: 202, headers: { 'Content-Length': '0', 'Docker-Content-Digest': digest } });
+    },
+  };
+}
