@@ -32,6 +32,7 @@ export function requestContext(deps: Deps) {
       else log.info(entry, 'request');
     });
     await next();
-    c.header('X-Request-Id', requestId);
+    // Streamed blob responses are written to the socket directly and already carry it.
+    if (!c.res.headers.has('x-hono-already-sent')) c.header('X-Request-Id', requestId);
   });
 }
