@@ -8,6 +8,7 @@
  * - Subscriptions are durable pull consumers with explicit ack. Several filters become one consumer per filter
  *   (`<durable>_<filter slug>`), because multi-filter consumers need nats-server 2.10 and the fan-out works on any.
  */
+import { setMaxListeners } from 'node:events';
 import { connect, ErrorCode, NatsError, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import { Semaphore, aborted, linkedAbort, sleep } from './async-util.js';
 import {
@@ -22,7 +23,7 @@ import {
 import { dispatchDelivery } from './dispatch.js';
 import type { EventLogger } from './logger.js';
 import { createEvent, encodeEvent, eventSubject, type EventInput } from './payloads.js';
-import { STREAM_DEFAULTS, ensureConsumer, ensureStream, type StreamSettings } from './streams.js';
+import { STREAM_DEFAULTS, ensureConsumer, ensureStream, isStreamNotFound, type StreamSettings } from './streams.js';
 import { assertDurableName, type EventNames } from './subjects.js';
 
 export interface JetStreamBusOptions {
@@ -80,6 +81,8 @@ class JetStreamBus implements EventBus {
   private readonly ready: Promise<Ready> = new Promise((resolve) => (this.resolveReady = resolve));
 
   constructor(private readonly opts: JetStreamBusOptions) {
+    // Every live subscription listens on the bus's stop signal (and detaches on close): many is normal, not a leak.
+    setMaxListeners(0, this.stop.signal);
     this.names = opts.names;
     this.logger = opts.logger;
     this.publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
@@ -210,7 +213,14 @@ class JetStreamBus implements EventBus {
       ackWaitMs: o.ackWaitMs,
       maxDeliver: o.maxDeliver,
     }));
-    const sub = new JetStreamSubscription(durable, consumers, o, this.ready, this.names.stream, this.logger, this.stop.signal);
+    const sub = new JetStreamSubscription(durable, consumers, o, {
+      ready: this.ready,
+      stream: this.names.stream,
+      // A consumer cannot exist without its stream: recreate the stream if someone deleted it.
+      repairStream: (jsm) => ensureStream(jsm, this.names, this.settings, this.logger),
+      logger: this.logger,
+      busStop: this.stop.signal,
+    });
     this.subs.add(sub);
     sub.closed.then(() => this.subs.delete(sub));
     return sub;
@@ -261,19 +271,27 @@ class JetStreamSubscription implements Subscription {
   private readonly iterators = new Set<{ stop(): void }>();
   readonly closed: Promise<void>;
 
+  private readonly stream: string;
+  private readonly logger: EventLogger;
+
   constructor(
     readonly durable: string,
-    private readonly consumers: ConsumerRef[],
+    consumers: ConsumerRef[],
     private readonly o: ReturnType<typeof resolveSubscribeOptions>,
-    ready: Promise<Ready>,
-    private readonly stream: string,
-    private readonly logger: EventLogger,
-    busStop: AbortSignal,
+    private readonly env: {
+      ready: Promise<Ready>;
+      stream: string;
+      repairStream: (jsm: JetStreamManager) => Promise<void>;
+      logger: EventLogger;
+      busStop: AbortSignal;
+    },
   ) {
-    this.ac = linkedAbort(o.signal, busStop);
+    this.stream = env.stream;
+    this.logger = env.logger;
+    this.ac = linkedAbort(o.signal, env.busStop);
     this.ac.signal.addEventListener('abort', () => this.iterators.forEach((it) => it.stop()), { once: true });
     this.slots = new Semaphore(o.maxInFlight);
-    this.closed = Promise.all(consumers.map((c) => this.consumeLoop(c, ready)))
+    this.closed = Promise.all(consumers.map((c) => this.consumeLoop(c, env.ready)))
       .then(() => Promise.all([...this.running]))
       .then(() => this.ac.dispose());
   }
@@ -309,6 +327,7 @@ class JetStreamSubscription implements Subscription {
         if (signal.aborted) break;
         failures++;
         this.logger.warn({ err, consumer: c.name, stream: this.stream, failures }, 'event consumer failed; retrying');
+        if (isStreamNotFound(err)) await this.env.repairStream(r.jsm).catch(() => {});
       }
       await sleep(Math.min(250 * 2 ** failures, 10_000), signal);
     }

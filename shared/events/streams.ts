@@ -28,6 +28,10 @@ export function jsErrorCode(err: unknown): number | undefined {
   return err instanceof NatsError ? err.api_error?.err_code : undefined;
 }
 
+export function isStreamNotFound(err: unknown): boolean {
+  return jsErrorCode(err) === STREAM_NOT_FOUND;
+}
+
 export interface StreamSettings {
   /** 1 for a single server; 3 on the geo cluster so losing one server loses no events. */
   replicas: number;

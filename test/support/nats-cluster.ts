@@ -126,7 +126,7 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
   const clientPorts = opts.clientPorts ?? (await Promise.all(Array.from({ length: size }, freePort)));
   const clusterPorts = opts.clusterPorts ?? (await Promise.all(Array.from({ length: size }, freePort)));
   if (clientPorts.length !== size || clusterPorts.length !== size) throw new Error('one client and cluster port per server');
-  const rootDir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const rootDir = mkdtempSync(join(tmpdir(), `wharf-nats-${name}-`));
 
   const nodes = clientPorts.map((clientPort, i) => {
     const serverName = `${name}-${i + 1}`;
