@@ -32,6 +32,7 @@ export const DEFAULT_MAX_CONCURRENCY = 100;
  * assume keys are valid and writer calls are never concurrent (the wrapper serialises them).
  */
 export function withBase(driver: BlobStore, opts: BaseOptions = {}): BlobStore {
+  // Wrapping twice would double the checks and split the concurrency cap; the first wrapper wins.
   if (driver instanceof BaseStore) return driver;
   return new BaseStore(driver, opts);
 }
@@ -133,6 +134,8 @@ class BaseStore implements BlobStore {
   async move(from: string, to: string, o?: OpOpts): Promise<void> {
     checkKey(this.name, from);
     checkKey(this.name, to);
+    // Copy-then-delete drivers would otherwise delete the object (or fail copying it onto itself).
+    if (from === to) return this.call('move', from, o?.signal, async () => void (await this.inner.stat(from, o)));
     return this.call('move', from, o?.signal, () => this.inner.move(from, to, o));
   }
 

@@ -15,7 +15,7 @@ runDriverConformance('filesystem', async () => {
     leftovers: async () =>
       (await readdir(root, { recursive: true, withFileTypes: true }))
         .filter((e) => e.isFile())
-        .map((e) => join(e.parentPath ?? e.path, e.name).slice(root.length + 1))
+        .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
         .sort(),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };

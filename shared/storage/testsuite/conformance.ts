@@ -257,6 +257,25 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Dri
       if (h.leftovers) assert.deepEqual(await h.leftovers(), [key], 'commit leaves no temp state');
     });
 
+    it('work by a writer whose state was never recorded is discarded on commit and on cancel', { timeout: 60_000 }, async () => {
+      for (const finish of ['commit', 'cancel'] as const) {
+        const key = `ghost/${finish}`;
+        const w = await store.openWriter(key);
+        await writePrng(w, 6, 0, [100]);
+        const recorded = viaJson(await w.suspend());
+        // Resumed elsewhere, wrote past a part boundary, suspended — and crashed before storing its state.
+        const ghost = await (await reopen()).openWriter(key, { resume: recorded });
+        await writePrng(ghost, 66, 100, [6 * MiB + 1]);
+        await ghost.suspend();
+        const real = await store.openWriter(key, { resume: viaJson(recorded) });
+        await writePrng(real, 6, 100, [6 * MiB]);
+        await real[finish]();
+      }
+      await assertContent(store, 'ghost/commit', 6, 6 * MiB + 100);
+      await assert.rejects(store.stat('ghost/cancel'), NotFoundError);
+      if (h.leftovers) assert.deepEqual(await h.leftovers(), ['ghost/commit']);
+    });
+
     it('cancel discards everything, suspended parts included', { timeout: 60_000 }, async () => {
       const w0 = await store.openWriter('cancel/a');
       await w0.cancel();
@@ -286,6 +305,8 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Dri
       await store.move('mv/other', 'mv/target');
       assert.equal(Buffer.from(await store.readSmall('mv/target')).toString(), 'new');
       assert.deepEqual(await listAll(store, 'mv'), ['mv/deep/new/dir/dst', 'mv/target']);
+      await store.move('mv/target', 'mv/target');
+      assert.equal(Buffer.from(await store.readSmall('mv/target')).toString(), 'new', 'moving onto itself keeps it');
     });
 
     it('delete: a key, a prefix recursively (as a directory), a missing key', async () => {
