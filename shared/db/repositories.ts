@@ -20,11 +20,11 @@ export async function ensureRepository(db: Queryable, name: string): Promise<Rep
   return r.rows[0]!;
 }
 
-/** Repositories holding at least one manifest, in name order, after `last`. */
+/** Repositories holding at least one manifest, in byte order (whatever the database collation), after `last`. */
 export async function listRepositoryNames(db: Queryable, opts: { limit: number; last?: string }): Promise<string[]> {
   const r = await db.query<{ name: string }>(
     `SELECT r.name FROM repositories r
-     WHERE ($1::text IS NULL OR r.name > $1)
+     WHERE ($1::text IS NULL OR r.name COLLATE "C" > $1)
        AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
      ORDER BY r.name COLLATE "C" LIMIT $2`,
     [opts.last ?? null, opts.limit],
