@@ -120,7 +120,7 @@ describe('withBase', () => {
     assert.equal(lines[1]?.['err'], 'NotFoundError');
   });
 
-  it('serialises writer calls and allows only cancel after a failed write', async () => {
+  it('serialises writer calls and allows only suspend or cancel after a failed write', async () => {
     const driver = new InMemoryDriver();
     let active = 0;
     let overlapped = false;
@@ -153,10 +153,14 @@ describe('withBase', () => {
     assert.equal(overlapped, false);
     failNext = true;
     await assert.rejects(w.write(new Uint8Array(1)), DriverError);
+    await assert.rejects(w.write(new Uint8Array(1)), DriverError);
     await assert.rejects(w.commit(), DriverError);
-    await assert.rejects(w.suspend(), DriverError);
     await w.cancel();
     await assert.rejects(w.write(new Uint8Array(1)), /already cancelled/);
     assert.deepEqual(calls, ['write', 'write', 'write', 'write', 'cancel']);
+    const w2 = await store.openWriter('k');
+    await assert.rejects(w2.write(new Uint8Array(1)), DriverError);
+    await w2.suspend();
+    await assert.rejects(w2.cancel(), /already suspended/);
   });
 });

@@ -188,8 +188,9 @@ class BaseStore implements BlobStore {
 
 /**
  * Serialises calls (a caller that forgets to await must not interleave bytes) and, after a failed write,
- * refuses everything but cancel(): the backend may hold a partial chunk, so neither commit nor suspend
- * could be trusted.
+ * refuses further writes and commit(): part of the chunk may have landed, so the content is not what the
+ * caller meant. suspend() stays allowed — drivers persist exactly the `size` bytes they accepted, which lets
+ * the caller release the writer's resources without destroying earlier suspended data as cancel() would.
  */
 class BaseWriter implements BlobWriter {
   private tail: Promise<unknown> = Promise.resolve();
@@ -213,7 +214,7 @@ class BaseWriter implements BlobWriter {
   }
 
   suspend(): Promise<WriterState> {
-    return this.enqueue('suspend', () => this.inner.suspend(), true);
+    return this.enqueue('suspend', () => this.inner.suspend(), true, true);
   }
 
   commit(): Promise<void> {

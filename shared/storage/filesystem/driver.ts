@@ -294,20 +294,25 @@ class FilesystemWriter implements BlobWriter {
     this.size += chunk.byteLength;
   }
 
-  async suspend(): Promise<WriterState> {
+  /** fsync (when configured) and close; the handle is released even if the sync fails. */
+  private async release(): Promise<void> {
     const fh = this.handle();
-    // Another node may resume from this state after this process dies, so the bytes must be on disk.
-    if (this.driver.fsync) await fh.sync();
-    await fh.close();
     this.fh = undefined;
+    try {
+      if (this.driver.fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async suspend(): Promise<WriterState> {
+    // Another node may resume from this state after this process dies, so the bytes must be on disk.
+    await this.release();
     return { driver: 'filesystem', key: this.key, size: this.size, id: this.id };
   }
 
   async commit(): Promise<void> {
-    const fh = this.handle();
-    if (this.driver.fsync) await fh.sync();
-    await fh.close();
-    this.fh = undefined;
+    await this.release();
     if (!(await this.driver.publish(this.driver.tmpPath(this.id), this.key))) {
       throw new DriverError(this.driver.name, this.key, 'temp file vanished before commit');
     }

@@ -1,8 +1,10 @@
-import { after } from 'node:test';
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
 import { ensureCeph } from '../../../test/support/ceph.js';
 import { withBase } from '../base.js';
 import { runDriverConformance } from '../testsuite/conformance.js';
+import { prngBytes, prngSha256, sha256OfStream } from '../testsuite/prng.js';
 import { createS3Driver } from './driver.js';
 import { adminClient, dropBucket, leftovers } from './test-helpers.js';
 
@@ -16,16 +18,20 @@ after(async () => {
   await ceph.stop();
 });
 
-runDriverConformance('s3 (Ceph RGW)', async () => {
-  // A fresh bucket per test; every other one also exercises rootPrefix.
-  const bucket = `${run}-${++n}`;
-  const rootPrefix = n % 2 === 0 ? 'wharf/root' : undefined;
-  const params = {
+function paramsFor(bucket: string, rootPrefix?: string) {
+  return {
     endpoint: ceph.endpoint, region: ceph.region, bucket, accessKeyId: ceph.accessKeyId,
     secretAccessKey: ceph.secretAccessKey, rootPrefix, partSize: 5 * 1024 * 1024, presign: true,
     // Low enough that the suite's 40 MiB move takes the multipart UploadPartCopy path.
     multipartCopyThreshold: 8 * 1024 * 1024, copyPartSize: 5 * 1024 * 1024,
   };
+}
+
+runDriverConformance('s3 (Ceph RGW)', async () => {
+  // A fresh bucket per test; every other one also exercises rootPrefix.
+  const bucket = `${run}-${++n}`;
+  const rootPrefix = n % 2 === 0 ? 'wharf/root' : undefined;
+  const params = paramsFor(bucket, rootPrefix);
   const open = async () => withBase(await createS3Driver(params));
   const store = await open();
   return {
@@ -37,4 +43,39 @@ runDriverConformance('s3 (Ceph RGW)', async () => {
       await dropBucket(admin, bucket);
     },
   };
+});
+
+describe('s3 writer: a failed part upload loses no bytes', () => {
+  it('suspend retries the part; the write resumes and commits intact', async () => {
+    const bucket = `${run}-faults`;
+    const raw = await createS3Driver(paramsFor(bucket));
+    let failures = 1;
+    // Injected before the SDK's retry step, so this failure is final for that request.
+    raw.client.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        if (ctx.commandName === 'UploadPartCommand' && failures-- > 0) throw new Error('injected UploadPart failure');
+        return next(args);
+      },
+      { step: 'initialize', name: 'injectFailure' },
+    );
+    const store = withBase(raw);
+    const MiB = 1024 * 1024;
+    try {
+      const w = await store.openWriter('f/blob');
+      await w.write(prngBytes(7, 0, 5 * MiB)); // part 1 starts uploading (and fails) in the background
+      await assert.rejects(w.write(prngBytes(7, 5 * MiB, 5 * MiB)), /injected UploadPart failure/);
+      assert.equal(w.size, 10 * MiB);
+      const state = JSON.parse(JSON.stringify(await w.suspend()));
+      const w2 = await store.openWriter('f/blob', { resume: state });
+      await w2.write(prngBytes(7, 10 * MiB, 1000));
+      await w2.commit();
+      const got = await sha256OfStream(await store.read('f/blob'));
+      assert.equal(got.size, 10 * MiB + 1000);
+      assert.equal(got.sha256, prngSha256(7, 0, 10 * MiB + 1000));
+      assert.deepEqual(await leftovers(admin, bucket), ['f/blob']);
+    } finally {
+      await store.close?.();
+      await dropBucket(admin, bucket);
+    }
+  });
 });

@@ -54,8 +54,8 @@ export class S3Writer implements BlobWriter {
   private bufLen = 0;
   private uploadId: string | null;
   private readonly parts: PartInfo[];
-  private inflight: Promise<void> | undefined;
-  private inflightError: unknown;
+  /** The part being uploaded; kept until it succeeds, so a failed upload can be retried by suspend/commit. */
+  private pending: { partNumber: number; body: Buffer; upload: Promise<void>; error?: unknown } | undefined;
   private finished = false;
   /** Whether anything may exist under this writer's scratch prefix (tails, markers) needing cleanup. */
   private scratch: boolean;
@@ -93,8 +93,9 @@ export class S3Writer implements BlobWriter {
       this.buf.set(chunk.subarray(at, at + n), this.bufLen);
       this.bufLen += n;
       at += n;
+      // Counted as it lands: if a flush fails mid-chunk, size still says exactly what suspend() would keep.
+      this.size += n;
     }
-    this.size += chunk.byteLength;
     // Upload a full part now rather than on the next write, so a suspend right after never parks a whole part.
     if (this.bufLen >= this.partSize) await this.flushPart();
   }
@@ -109,10 +110,24 @@ export class S3Writer implements BlobWriter {
     this.buf = next;
   }
 
+  /** Waits for the part in flight; its failure surfaces here (the SDK has already retried it). */
   private async waitInflight(): Promise<void> {
-    if (this.inflight) await this.inflight;
-    this.inflight = undefined;
-    if (this.inflightError !== undefined) throw this.inflightError;
+    const p = this.pending;
+    if (!p) return;
+    await p.upload;
+    if ('error' in p) throw p.error;
+    this.pending = undefined;
+  }
+
+  /** Like waitInflight, but gives a failed part one more try: used where giving up would lose the bytes. */
+  private async settle(): Promise<void> {
+    const p = this.pending;
+    if (!p) return;
+    await p.upload;
+    if ('error' in p && this.uploadId !== null) {
+      this.parts.push(await this.uploadPart(this.uploadId, p.partNumber, p.body));
+    }
+    this.pending = undefined;
   }
 
   private async ensureUpload(): Promise<string> {
@@ -141,12 +156,14 @@ export class S3Writer implements BlobWriter {
     // The buffer now belongs to the upload; large writes keep going, so take a full part straight away.
     this.buf = Buffer.allocUnsafe(this.partSize);
     this.bufLen = 0;
-    this.inflight = this.uploadPart(uploadId, partNumber, body).then(
+    const pending: NonNullable<S3Writer['pending']> = { partNumber, body, upload: Promise.resolve() };
+    pending.upload = this.uploadPart(uploadId, partNumber, body).then(
       (part) => void this.parts.push(part),
       (err: unknown) => {
-        this.inflightError = err;
+        pending.error = err;
       },
     );
+    this.pending = pending;
   }
 
   private async uploadPart(uploadId: string, partNumber: number, body: Buffer): Promise<PartInfo> {
@@ -174,7 +191,7 @@ export class S3Writer implements BlobWriter {
 
   async suspend(): Promise<WriterState> {
     this.check();
-    await this.waitInflight();
+    await this.settle();
     const d = this.driver;
     let tail: S3WriterState['tail'] = null;
     if (this.bufLen > 0) {
@@ -203,7 +220,7 @@ export class S3Writer implements BlobWriter {
 
   async commit(): Promise<void> {
     this.check();
-    await this.waitInflight();
+    await this.settle();
     const d = this.driver;
     const Key = d.objectKey(this.key);
     if (this.uploadId === null) {
@@ -231,7 +248,7 @@ export class S3Writer implements BlobWriter {
   async cancel(): Promise<void> {
     this.finished = true;
     this.buf = Buffer.alloc(0);
-    await this.inflight?.catch(() => undefined);
+    await this.pending?.upload;
     const d = this.driver;
     if (this.uploadId !== null) {
       await d.client
