@@ -48,8 +48,8 @@ export interface RegistryEvents {
   manifestPushed(e: ManifestPushed): Promise<void>;
   manifestDeleted(e: ManifestDeleted): Promise<void>;
   blobDeleted(digest: string): Promise<void>;
-  /** Waits for publishes still in flight (graceful shutdown). */
-  drain(): Promise<void>;
+  /** Waits (at most `timeoutMs`) for publishes still in flight; what is still unsent is left to reconciliation. */
+  drain(timeoutMs?: number): Promise<void>;
 }
 
 export function busEvents(bus: EventBus, region: string, log: Logger, metrics: Metrics): RegistryEvents {
@@ -86,8 +86,13 @@ export function busEvents(bus: EventBus, region: string, log: Logger, metrics: M
       data: { region, repository: e.repository as RepoName, digest: e.digest as Digest, tags: e.tags as Tag[] },
     }),
     blobDeleted: (digest) => send({ type: 'wharf.blob.deleted.v1', data: { region, digest: digest as Digest } }),
-    drain: async () => {
-      await Promise.allSettled([...inFlight]);
+    drain: async (timeoutMs = 3000) => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([Promise.allSettled([...inFlight]), deadline]);
+      clearTimeout(timer);
     },
   };
 }
