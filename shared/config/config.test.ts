@@ -45,7 +45,7 @@ describe('loadConfig', () => {
     ['a non-numeric env number', { PORT: 'eighty' }, /PORT must be a number/],
     ['a bad boolean', { WHARF_GC_ENABLED: 'maybe' }, /true or false/],
     ['an unknown driver', { WHARF_STORAGE_DRIVER: 'ftp' }, /not one of/],
-    ['s3 without bucket', { WHARF_STORAGE_DRIVER: 's3' }, /bucket are required/],
+    ['s3 without bucket', { WHARF_STORAGE_DRIVER: 's3' }, /bucket is required/],
     ['a bad region', { WHARF_NODE_REGION: 'EU West' }, /region/],
   ] as const) {
     it(`fails on ${name}`, () => assert.throws(() => loadConfig(env as Record<string, string>), (e: unknown) => e instanceof ConfigError && re.test(e.message)));

@@ -50,8 +50,8 @@ function validate(c: Config): void {
   }
   if (!/^[a-z0-9-]+$/.test(c.node.region)) throw new ConfigError('node.region must match [a-z0-9-]+');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.log.level)) throw new ConfigError(`log.level "${c.log.level}" is unknown`);
-  if (c.storage.driver === 's3' && (!c.storage.s3.bucket || !c.storage.s3.endpoint)) {
-    throw new ConfigError('storage.s3.endpoint and storage.s3.bucket are required for the s3 driver');
+  if (c.storage.driver === 's3' && !c.storage.s3.bucket) {
+    throw new ConfigError('storage.s3.bucket is required for the s3 driver');
   }
   for (const [k, v] of [['gc.graceSeconds', c.gc.graceSeconds], ['gc.intervalSeconds', c.gc.intervalSeconds]] as const) {
     if (!(v >= 0)) throw new ConfigError(`${k} must be >= 0`);

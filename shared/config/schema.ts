@@ -12,7 +12,7 @@ export const DEFAULTS = {
     maxConcurrency: 64,
     redirect: false,
     redirectExpirySeconds: 600,
-    filesystem: { root: null as string | null },
+    filesystem: { root: null as string | null, fsync: true },
     s3: {
       endpoint: null as string | null,
       region: 'us-east-1',

@@ -116,7 +116,7 @@ async function createStore(config: Config, base: BaseOptions): Promise<BlobStore
   const s = config.storage;
   switch (s.driver) {
     case 'filesystem':
-      return createDriver('filesystem', { root: s.filesystem.root ?? join(config.dataDir, 'storage') }, base);
+      return createDriver('filesystem', { root: s.filesystem.root ?? join(config.dataDir, 'storage'), fsync: s.filesystem.fsync }, base);
     case 's3':
       return createDriver('s3', stripNulls({ ...s.s3, presign: s.redirect }), base);
     case 'inmemory':
