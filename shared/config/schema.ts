@@ -3,7 +3,7 @@
  * keys listed here; anything else fails startup. `null` marks an optional key without default (a string).
  */
 export const DEFAULTS = {
-  server: { host: '0.0.0.0', port: 5000, shutdownTimeoutSeconds: 25, publicUrl: null as string | null },
+  server: { host: '0.0.0.0', port: 5000, shutdownTimeoutSeconds: 25 },
   node: { name: 'registry', region: 'local', instance: null as string | null },
   dataDir: './data',
   database: { url: null as string | null, poolMax: 20, embeddedPort: 54329 },
