@@ -51,8 +51,8 @@ export const DENIED = registerErrorCode({
   description: 'The caller lacks permission for this operation.',
 });
 export const UNSUPPORTED = registerErrorCode({
-  value: 'UNSUPPORTED', message: 'the operation is unsupported', httpStatus: 415,
-  description: 'The operation or media type is not supported (e.g. Docker schema 1 manifests).',
+  value: 'UNSUPPORTED', message: 'the operation is unsupported', httpStatus: 405,
+  description: 'The method is not allowed for this route, or the operation is disabled (e.g. deletes). Distribution answers 405 with this code too.',
 });
 export const TOOMANYREQUESTS = registerErrorCode({
   value: 'TOOMANYREQUESTS', message: 'too many requests', httpStatus: 429,
@@ -64,10 +64,8 @@ export const RANGE_INVALID = registerErrorCode({
   value: 'RANGE_INVALID', message: 'requested range not satisfiable', httpStatus: 416,
   description: 'A chunk was out of order or overlapping, or a read Range lies outside the blob.',
 });
-export const METHOD_NOT_ALLOWED = registerErrorCode({
-  value: 'UNSUPPORTED_METHOD', message: 'method not allowed', httpStatus: 405,
-  description: 'The method is not allowed for this route (e.g. deletes disabled).',
-});
+/** 405s carry the spec's UNSUPPORTED code: the spec's list of codes is closed, and distribution does the same. */
+export const METHOD_NOT_ALLOWED = UNSUPPORTED;
 export const NOT_FOUND = registerErrorCode({
   value: 'NOT_FOUND', message: 'not found', httpStatus: 404,
   description: 'No route matches the request.',

@@ -50,6 +50,7 @@ export function dispatchV2(deps: Deps) {
       const handler = route.methods[method];
       if (!handler) {
         throw new WharfError(METHOD_NOT_ALLOWED, {
+          message: `method ${method} is not allowed on this route`,
           detail: { method, route: route.name }, headers: { Allow: Object.keys(route.methods).join(', ') },
         });
       }
