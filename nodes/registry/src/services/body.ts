@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { BlobWriter } from '../../../../shared/storage/driver.js';
 import type { StreamingHasher } from '../../../../shared/oci/digest.js';
 import { WharfError } from '../../../../shared/errors/errcode.js';
-import { BLOB_UPLOAD_INVALID } from '../../../../shared/errors/codes.js';
+import { BLOB_UPLOAD_INVALID, SIZE_INVALID } from '../../../../shared/errors/codes.js';
 
 /**
  * Streams a request body into a writer, hashing on the way. Never buffers more than the transport's chunks;
@@ -25,19 +25,53 @@ export async function pumpBody(body: Readable, writer: BlobWriter, hashers: Stre
   return n;
 }
 
-/** Reads a small body whole, refusing more than `limit` bytes without reading them all. */
-export async function readBounded(body: Readable, limit: number): Promise<Buffer | 'too-large'> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    n += chunk.length;
-    if (n > limit) {
-      body.destroy();
-      return 'too-large';
+/**
+ * Reads a small body whole, refusing more than `limit` bytes without reading them all. On 'too-large' the rest of
+ * the body stays unread (the stream is paused, not destroyed, so the error response still reaches the client; send
+ * it with Connection: close). A client that disconnects mid-body surfaces as SIZE_INVALID.
+ */
+export function readBounded(body: Readable, limit: number): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let n = 0;
+    const cleanup = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer) => {
+      n += chunk.length;
+      if (n > limit) {
+        cleanup();
+        body.pause();
+        resolve('too-large');
+        return;
+      }
+      parts.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(parts, n));
+    };
+    const onError = (err: unknown) => {
+      cleanup();
+      reject(isClientAbort(err) ? truncated(err) : err);
+    };
+    const onAborted = () => onError(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    if (body.readableEnded) {
+      resolve(Buffer.alloc(0));
+      return;
     }
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts, n);
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    body.on('aborted', onAborted);
+  });
+}
+
+function truncated(cause: unknown): WharfError {
+  return new WharfError(SIZE_INVALID, { message: 'request body ended before Content-Length bytes arrived', cause });
 }
 
 function isClientAbort(err: unknown): boolean {
