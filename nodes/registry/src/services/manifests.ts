@@ -51,21 +51,19 @@ export async function putManifest(
     throw new WharfError(DIGEST_INVALID, { message: 'manifest digest does not match the reference', detail: { expected: ref.digest, actual: digest } });
   }
   const blobRefs = parsed.blobs.filter((d) => !NON_DISTRIBUTABLE.test(d.mediaType));
-  const repo = await reposDb.ensureRepository(deps.db, repoName);
+  const missingOf = (linked: Set<string>, children: Set<string>) => [
+    ...blobRefs.filter((d) => !linked.has(d.digest)).map((d) => ({ digest: d.digest, kind: 'blob' })),
+    ...parsed.manifests.filter((d) => !children.has(d.digest)).map((d) => ({ digest: d.digest, kind: 'manifest' })),
+  ];
+  // A repository that does not exist holds nothing the manifest could reference: refuse without creating it.
+  const existing = await reposDb.findRepository(deps.db, repoName);
+  if (!existing) throwMissing(missingOf(new Set(), new Set()));
+  const repo = existing ?? (await reposDb.ensureRepository(deps.db, repoName));
   await withTx(deps.db, async (tx) => {
     // FOR SHARE on the referenced rows: a concurrent GC or manifest delete waits for this push to commit.
     const linked = await blobsDb.linkedDigestsForShare(tx, repo.id, [...new Set(blobRefs.map((d) => d.digest))]);
     const children = await manifestsDb.existingManifestsForShare(tx, repo.id, [...new Set(parsed.manifests.map((d) => d.digest))]);
-    const missing = [
-      ...blobRefs.filter((d) => !linked.has(d.digest)).map((d) => ({ digest: d.digest, kind: 'blob' })),
-      ...parsed.manifests.filter((d) => !children.has(d.digest)).map((d) => ({ digest: d.digest, kind: 'manifest' })),
-    ];
-    if (missing.length > 0) {
-      throw new WharfError(MANIFEST_BLOB_UNKNOWN, {
-        message: `manifest references ${missing.length} unknown ${missing.length === 1 ? 'object' : 'objects'}, first ${missing[0]!.digest}`,
-        detail: { missing },
-      });
-    }
+    throwMissing(missingOf(linked, children));
     await manifestsDb.putManifest(tx, repo.id, {
       digest, mediaType: parsed.mediaType, artifactType: parsed.artifactType, subjectDigest: parsed.subject?.digest,
       content: body, annotations: parsed.annotations,
@@ -83,6 +81,14 @@ export async function putManifest(
     actor: ctx.actor, requestId: ctx.requestId,
   });
   return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
+}
+
+function throwMissing(missing: { digest: string; kind: string }[]): void {
+  if (missing.length === 0) return;
+  throw new WharfError(MANIFEST_BLOB_UNKNOWN, {
+    message: `manifest references ${missing.length} unknown ${missing.length === 1 ? 'object' : 'objects'}, first ${missing[0]!.digest}`,
+    detail: { missing },
+  });
 }
 
 export async function getManifest(
