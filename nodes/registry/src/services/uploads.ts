@@ -47,9 +47,7 @@ export async function appendChunk(
   opts: { range?: { start: number; end: number }; contentLength?: number },
 ): Promise<UploadStatus> {
   const { range, contentLength } = opts;
-  if (range && contentLength !== undefined && range.end - range.start + 1 !== contentLength) {
-    throw new WharfError(SIZE_INVALID, { message: `Content-Range covers ${range.end - range.start + 1} bytes but Content-Length is ${contentLength}` });
-  }
+  checkRangeLength(range, contentLength);
   const row = await lease(deps, repo, id, range?.start);
   const written = await writeToUpload(deps, row, body);
   const expected = range ? range.end - range.start + 1 : contentLength;
@@ -69,6 +67,7 @@ export async function completeUpload(
   opts: { range?: { start: number; end: number }; contentLength?: number },
 ): Promise<{ digest: Digest; size: number }> {
   const digest = parseDigestParam(digestParam);
+  checkRangeLength(opts.range, opts.contentLength);
   const row = await lease(deps, repo, id, opts.range?.start);
   try {
     const hasBody = body !== undefined && (opts.contentLength ?? 1) > 0;
@@ -84,11 +83,13 @@ export async function completeUpload(
         throw e;
       }
       size += added;
-      if (opts.contentLength !== undefined && added !== opts.contentLength) {
+      const expected = opts.range ? opts.range.end - opts.range.start + 1 : opts.contentLength;
+      if (expected !== undefined && added !== expected) {
+        // Like a bad PATCH: the chunk is not recorded and the session stays usable.
         await writer.suspend();
         await uploadsDb.releaseUploadLease(deps.db, id);
         deps.hashers.forget(id);
-        throw new WharfError(SIZE_INVALID, { message: `received ${added} bytes, expected ${opts.contentLength}` });
+        throw new WharfError(SIZE_INVALID, { message: `received ${added} bytes, expected ${expected}` });
       }
     }
     await writer.commit();
@@ -234,6 +235,12 @@ async function rehash(deps: Deps, key: string, algorithm: 'sha256' | 'sha512'): 
 async function discardUpload(deps: Deps, id: string): Promise<void> {
   await uploadsDb.deleteUpload(deps.db, id);
   await deps.store.delete(uploadPrefix(id)).catch(() => {});
+}
+
+function checkRangeLength(range: { start: number; end: number } | undefined, contentLength: number | undefined): void {
+  if (range && contentLength !== undefined && range.end - range.start + 1 !== contentLength) {
+    throw new WharfError(SIZE_INVALID, { message: `Content-Range covers ${range.end - range.start + 1} bytes but Content-Length is ${contentLength}` });
+  }
 }
 
 export function parseDigestParam(s: string | undefined): Digest {
