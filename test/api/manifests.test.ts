@@ -255,6 +255,14 @@ describe('manifests', () => {
     await expectError(await get('a/b/c', 'v1'), 404, 'MANIFEST_UNKNOWN');
   });
 
+  it('tags up to 128 characters are accepted', async () => {
+    const img = await ociImage(base, 'm/longtag', 'longtag');
+    const tag = `_${'a'.repeat(126)}.`;
+    assert.equal(tag.length, 128);
+    assert.equal(await putManifestOk(base, 'm/longtag', tag, img.manifest, OCI_MANIFEST), img.digest);
+    await expectManifest('m/longtag', [tag], img.manifest, OCI_MANIFEST);
+  });
+
   it('Content-Type parameters are ignored', async () => {
     const img = await ociImage(base, 'm/params', 'params');
     assert.equal(await putManifestOk(base, 'm/params', 'v1', img.manifest, `${OCI_MANIFEST}; charset=utf-8`), img.digest);
