@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { pushBlob } from '../support/oci-client.js';
-import { MT, buildMultiArchImage, writeMultiArchLayout, type WrittenLayout } from '../support/oci-layout.js';
+import { MT, buildMultiArchImage, sha256, writeMultiArchLayout, type WrittenLayout } from '../support/oci-layout.js';
 import { Podman } from './tools.js';
 
 /**
@@ -84,11 +84,15 @@ describe('podman interop', () => {
     assert.equal(r.headers.get('docker-content-digest'), pushedDigest);
     const manifest = (await r.json()) as { config: { digest: string }; layers: { digest: string; size: number }[] };
     assert.equal(manifest.config.digest, amd64().configDigest);
-    assert.equal(manifest.layers.length, 1);
-    // podman recompresses the layer from its storage, so its digest is podman's choice; the registry must serve it.
-    const layer = await fetch(`${reg.url}/v2/pod/app/blobs/${manifest.layers[0]!.digest}`);
-    assert.equal(layer.status, 200);
-    assert.equal((await layer.arrayBuffer()).byteLength, manifest.layers[0]!.size);
+    assert.equal(manifest.layers.length, amd64().layers.length);
+    // podman recompresses layers from its storage, so their digests are podman's choice; the registry must serve them.
+    for (const l of manifest.layers) {
+      const layer = await fetch(`${reg.url}/v2/pod/app/blobs/${l.digest}`);
+      assert.equal(layer.status, 200);
+      const bytes = Buffer.from(await layer.arrayBuffer());
+      assert.equal(bytes.length, l.size);
+      assert.equal(sha256(bytes), l.digest);
+    }
   });
 
   it('podman rmi, then podman pull from the registry: same image, same digest', async () => {
@@ -136,5 +140,23 @@ describe('podman interop', () => {
     assert.equal(info.Architecture, 'arm64');
     assert.equal(info.Id, hex(arm64().configDigest));
     assert.ok(info.RepoDigests.includes(`${host}/pod/multi@${arm64().manifestDescriptor.digest}`), JSON.stringify(info.RepoDigests));
+  });
+
+  it('podman manifest create/add/push --all: an index assembled in podman storage', async () => {
+    // Storage now holds the amd64 image (pulled back above) and the arm64 one (previous step).
+    await podman.ok(['manifest', 'create', 'localhost/interop/list:1']);
+    for (const i of [amd64(), arm64()]) await podman.ok(['manifest', 'add', 'localhost/interop/list:1', `containers-storage:${hex(i.configDigest)}`]);
+    await podman.ok(['manifest', 'push', '--all', '--tls-verify=false', 'localhost/interop/list:1', `docker://${host}/pod/list:1`]);
+    const r = await fetch(`${reg.url}/v2/pod/list/manifests/1`, { headers: { Accept: `${MT.index}, application/vnd.docker.distribution.manifest.list.v2+json` } });
+    assert.equal(r.status, 200);
+    const index = (await r.json()) as { manifests: { digest: string; platform: { architecture: string } }[] };
+    assert.deepEqual(index.manifests.map((d) => d.platform.architecture).sort(), ['amd64', 'arm64']);
+    for (const d of index.manifests) {
+      const child = await fetch(`${reg.url}/v2/pod/list/manifests/${d.digest}`, { headers: { Accept: `${MT.manifest}, application/vnd.docker.distribution.manifest.v2+json` } });
+      assert.equal(child.status, 200);
+      const m = (await child.json()) as { config: { digest: string } };
+      const expected = d.platform.architecture === 'amd64' ? amd64() : arm64();
+      assert.equal(m.config.digest, expected.configDigest);
+    }
   });
 });

@@ -72,6 +72,10 @@ async function baseSandbox(dir: string): Promise<{ env: NodeJS.ProcessEnv; polic
   const auth = join(dir, 'auth.json');
   const registriesConf = join(dir, 'registries.conf');
   await writeFile(policy, POLICY);
+  // Also where containers/image looks first when no policy is named ($HOME/.config/containers/policy.json):
+  // `podman manifest push` has no --signature-policy flag.
+  await mkdir(join(home, '.config', 'containers'), { recursive: true });
+  await writeFile(join(home, '.config', 'containers', 'policy.json'), POLICY);
   await writeFile(auth, JSON.stringify({ auths: {} }));
   await writeFile(registriesConf, '');
   return {

@@ -108,16 +108,22 @@ function tarHeader(name: string, type: '0' | '5', size: number, mode: number, mt
 // ---------------------------------------------------------------------------------------------------------------
 // The multi-arch image.
 
+export interface Layer {
+  /** The gzip-compressed tar, as pushed. */
+  blob: Buffer;
+  digest: string;
+  /** sha256 of the uncompressed tar (its rootfs.diff_ids entry). */
+  diffId: string;
+}
+
 export interface PlatformImage {
   platform: { architecture: string; os: string };
   manifest: Buffer;
   manifestDescriptor: Descriptor;
   config: Buffer;
   configDigest: string;
-  layer: Buffer;
-  layerDigest: string;
-  /** sha256 of the uncompressed tar (rootfs.diff_ids[0]). */
-  diffId: string;
+  /** Bottom first: a platform-specific layer, then a layer every platform shares (same bytes, same digest). */
+  layers: Layer[];
 }
 
 export interface MultiArchImage {
@@ -128,18 +134,33 @@ export interface MultiArchImage {
   blobs: Map<string, Buffer>;
 }
 
+function layerOf(entries: TarEntry[]): Layer {
+  const tar = buildTar(entries);
+  const blob = gzipSync(tar, { level: 6 });
+  return { blob, digest: sha256(blob), diffId: sha256(tar) };
+}
+
 export function buildMultiArchImage(
   opts: { seed?: string; platforms?: { architecture: string; os: string }[]; randomBytes?: number } = {},
 ): MultiArchImage {
   const seed = opts.seed ?? 'wharf';
-  // Incompressible payload per layer: big enough that uploads and downloads span many socket reads and writes.
+  // Incompressible payload per platform layer: big enough that uploads and downloads span many socket reads and writes.
   const randomBytes = opts.randomBytes ?? 2 * 1024 * 1024;
   const platforms = opts.platforms ?? [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }];
   const blobs = new Map<string, Buffer>();
   const images: PlatformImage[] = [];
+  const shared = layerOf([
+    { name: 'usr/' },
+    { name: 'usr/share/' },
+    { name: 'usr/share/doc/' },
+    { name: 'usr/share/doc/wharf/' },
+    { name: 'usr/share/doc/wharf/README', content: `Shared by every platform of the ${seed} image.
+` },
+    { name: 'usr/share/doc/wharf/notes.bin', content: pseudoRandom(`${seed}:shared`, 64 * 1024) },
+  ]);
   for (const platform of platforms) {
     const tag = `${platform.os}/${platform.architecture}`;
-    const tar = buildTar([
+    const own = layerOf([
       { name: 'etc/' },
       { name: 'etc/wharf-release', content: `NAME=wharf-interop\nSEED=${seed}\nPLATFORM=${tag}\n` },
       { name: 'usr/' },
@@ -149,29 +170,27 @@ export function buildMultiArchImage(
       { name: 'usr/share/wharf/data.bin', content: pseudoRandom(`${seed}:${tag}`, randomBytes) },
       { name: 'usr/share/wharf/run.sh', content: '#!/bin/sh\necho hello\n', mode: 0o755 },
     ]);
-    const diffId = sha256(tar);
-    const layer = gzipSync(tar, { level: 6 });
-    const layerDigest = sha256(layer);
+    const layers = [own, shared];
     const config = Buffer.from(JSON.stringify({
       created: '2024-01-01T00:00:00Z',
       architecture: platform.architecture,
       os: platform.os,
       config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/usr/share/wharf/run.sh'], Labels: { 'org.example.seed': seed } },
-      rootfs: { type: 'layers', diff_ids: [diffId] },
-      history: [{ created: '2024-01-01T00:00:00Z', created_by: 'wharf test/support/oci-layout.ts' }],
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history: layers.map(() => ({ created: '2024-01-01T00:00:00Z', created_by: 'wharf test/support/oci-layout.ts' })),
     }));
     const configDigest = sha256(config);
     const manifest = Buffer.from(JSON.stringify({
       schemaVersion: 2,
       mediaType: MT.manifest,
       config: describe(MT.config, config),
-      layers: [describe(MT.layerGzip, layer)],
+      layers: layers.map((l) => describe(MT.layerGzip, l.blob)),
     }));
     const manifestDescriptor = describe(MT.manifest, manifest, { platform: { ...platform } });
-    blobs.set(layerDigest, layer);
+    for (const l of layers) blobs.set(l.digest, l.blob);
     blobs.set(configDigest, config);
     blobs.set(manifestDescriptor.digest, manifest);
-    images.push({ platform, manifest, manifestDescriptor, config, configDigest, layer, layerDigest, diffId });
+    images.push({ platform, manifest, manifestDescriptor, config, configDigest, layers });
   }
   const index = Buffer.from(JSON.stringify({
     schemaVersion: 2,
