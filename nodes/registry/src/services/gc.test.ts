@@ -2,6 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestRegistry, type TestRegistry } from '../../../../test/support/registry.js';
 import { pushBlob, pushImage, sha256 } from '../../../../test/support/oci-client.js';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { collectGarbage } from './gc.js';
 import { blobKey } from '../../../../shared/storage/paths.js';
 import { NotFoundError } from '../../../../shared/storage/driver.js';
@@ -88,6 +90,7 @@ describe('garbage collection', () => {
     const location = start.headers.get('location')!;
     const patch = await fetch(`${reg.url}${location}`, { method: 'PATCH', body: 'partial', headers: { 'Content-Type': 'application/octet-stream' } });
     assert.equal(patch.status, 202);
+    assert.equal((await readdir(join(reg.dataDir, 'storage', '~tmp'))).length, 1, 'the suspended chunk sits in a temp file');
     await reg.node.deps.db.query(`UPDATE uploads SET updated_at = now() - interval '2 hours'`);
     const report = await gc();
     assert.ok(report.uploadsExpired >= 1);
@@ -95,5 +98,7 @@ describe('garbage collection', () => {
     const left: string[] = [];
     for await (const k of reg.node.deps.store.list('uploads')) left.push(k);
     assert.deepEqual(left, []);
+    const scratch = await readdir(join(reg.dataDir, 'storage', '~tmp')).catch(() => []);
+    assert.deepEqual(scratch, [], 'the expired writer\'s temp file is gone too');
   });
 });

@@ -3,6 +3,7 @@ import { lockDigest, withTx } from '../../../../shared/db/pool.js';
 import * as blobsDb from '../../../../shared/db/blobs.js';
 import * as uploadsDb from '../../../../shared/db/uploads.js';
 import { uploadPrefix } from '../../../../shared/storage/paths.js';
+import type { WriterState } from '../../../../shared/storage/driver.js';
 
 export interface GcReport {
   blobsDeleted: number;
@@ -42,6 +43,12 @@ export async function collectGarbage(deps: Deps, opts: { graceSeconds: number; u
     const stale = await uploadsDb.staleUploads(deps.db, opts.uploadExpirySeconds, batch);
     for (const u of stale.filter((x) => x.region === deps.region)) {
       if (await uploadsDb.deleteUpload(deps.db, u.id)) {
+        // Resuming and cancelling the writer is what frees its in-flight scratch (temp file, multipart upload).
+        if (u.writerState) {
+          await deps.store.openWriter(u.storageKey, { resume: u.writerState as WriterState })
+            .then((w) => w.cancel())
+            .catch((err) => deps.log.warn({ err, uploadId: u.id }, 'could not cancel an expired upload writer'));
+        }
         await deps.store.delete(uploadPrefix(u.id));
         report.uploadsExpired++;
         deps.metrics.gcDeleted.inc({ kind: 'upload' });
