@@ -25,6 +25,7 @@ import { errCode, fsyncDir, isMissing, pruneEmptyDirs, renameInto } from './fs-u
  * ~tmp, never a partial object; a sweeper may delete ~tmp files older than the longest upload lifetime.
  */
 export const TMP_DIR = '~tmp';
+const READ_CHUNK = 1024 * 1024;
 
 export interface FilesystemParams {
   root: string;
@@ -107,7 +108,8 @@ export class FilesystemDriver implements BlobStore {
       await fh.close();
       return emptyStream();
     }
-    return fh.createReadStream({ start: range.start, end: range.end - 1, autoClose: true });
+    // 1 MiB reads: a sixteenth of the syscalls and stream callbacks of the 64 KiB default on bulk pulls.
+    return fh.createReadStream({ start: range.start, end: range.end - 1, autoClose: true, highWaterMark: READ_CHUNK });
   }
 
   async readSmall(key: string, o?: OpOpts & { maxBytes?: number }): Promise<Uint8Array> {
