@@ -1,12 +1,12 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 import {
   EMPTY_DESCRIPTOR, EMPTY_JSON, MT, SBOM_ARTIFACT_TYPE, buildMultiArchImage, buildSubjectArtifact, readLayout, sha256,
-  taggedDescriptor, writeMultiArchLayout, type WrittenLayout,
+  taggedDescriptor, writeArtifactLayout, writeMultiArchLayout, type WrittenLayout,
 } from '../support/oci-layout.js';
 import { pushBlob } from '../support/oci-client.js';
 import { Skopeo } from './tools.js';
@@ -245,14 +245,7 @@ describe('skopeo interop', () => {
       artifactType: sigType, payload: JSON.stringify({ signature: 'not really' }),
     });
     const dir = join(work, 'artifact');
-    await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
-    const files = new Map(art.blobs).set(art.digest, art.manifest);
-    for (const [digest, bytes] of files) await writeFile(join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length)), bytes);
-    await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await writeFile(join(dir, 'index.json'), JSON.stringify({
-      schemaVersion: 2, mediaType: MT.index,
-      manifests: [{ mediaType: MT.manifest, digest: art.digest, size: art.manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'sig' } }],
-    }));
+    await writeArtifactLayout(dir, art, 'sig');
     await skopeo.ok(['copy', '--retry-times', '0', '--dest-tls-verify=false', `oci:${dir}:sig`, ref('ns/app:sig')]);
     assert.equal((await manifestHead('ns/app', 'sig')).digest, art.digest, 'skopeo pushed the artifact manifest unchanged');
     assert.equal(await blobStatus('ns/app', EMPTY_DESCRIPTOR.digest), 200);

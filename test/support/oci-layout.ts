@@ -223,16 +223,27 @@ export async function writeMultiArchLayout(
 ): Promise<WrittenLayout> {
   const tag = opts.tag ?? 'latest';
   const image = opts.image ?? buildMultiArchImage(opts.seed !== undefined ? { seed: opts.seed } : {});
+  await writeLayout(dir, image.blobs, [{ tag, descriptor: describe(MT.index, image.index) }]);
+  return { ...image, dir, tag };
+}
+
+/** Writes `artifact` (manifest and blobs) as an OCI image layout in `dir`, the manifest tagged `tag`. */
+export async function writeArtifactLayout(dir: string, artifact: SubjectArtifact, tag: string): Promise<void> {
+  const blobs = new Map(artifact.blobs).set(artifact.digest, artifact.manifest);
+  await writeLayout(dir, blobs, [{ tag, descriptor: describe(MT.manifest, artifact.manifest) }]);
+}
+
+/** A layout holding `blobs` (manifests included) whose index.json names `refs`. */
+export async function writeLayout(dir: string, blobs: Map<string, Buffer>, refs: { tag: string; descriptor: Descriptor }[]): Promise<void> {
   const blobDir = join(dir, 'blobs', 'sha256');
   await mkdir(blobDir, { recursive: true });
-  for (const [digest, bytes] of image.blobs) await writeFile(join(blobDir, digest.slice('sha256:'.length)), bytes);
+  for (const [digest, bytes] of blobs) await writeFile(join(blobDir, digest.slice('sha256:'.length)), bytes);
   await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION }));
   await writeFile(join(dir, 'index.json'), JSON.stringify({
     schemaVersion: 2,
     mediaType: MT.index,
-    manifests: [describe(MT.index, image.index, { annotations: { [REF_NAME_ANNOTATION]: tag } })],
+    manifests: refs.map((r) => ({ ...r.descriptor, annotations: { ...r.descriptor.annotations, [REF_NAME_ANNOTATION]: r.tag } })),
   }));
-  return { ...image, dir, tag };
 }
 
 export interface LayoutContents {
