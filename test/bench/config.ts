@@ -53,7 +53,7 @@ export function loadConfig(): BenchConfig {
     quick,
     subject: subjectRaw,
     scenarios,
-    reps: Math.max(1, int('BENCH_REPS', quick ? 2 : 3)),
+    reps: Math.max(1, int('BENCH_REPS', quick ? 2 : 5)),
     blobBytes: size('BENCH_BLOB_BYTES', quick ? 16 * MiB : 512 * MiB),
     chunkedBytes: size('BENCH_CHUNKED_BYTES', quick ? 8 * MiB : 64 * MiB),
     chunkBytes: size('BENCH_CHUNK_BYTES', quick ? 1 * MiB : 8 * MiB),

@@ -1,6 +1,7 @@
 // Minimal node:http client for the bench: streamed request bodies, streamed (and
 // usually discarded) response bodies, no buffering of anything large.
 import http from 'node:http';
+import net from 'node:net';
 import type { Readable } from 'node:stream';
 
 // keepAlive so small requests (probes, manifest setup) don't pay a connect each;
@@ -94,6 +95,65 @@ export function location(res: HttpResult, base: string | URL, what: string): URL
   const loc = res.headers.location;
   if (!loc) throw new Error(`${what}: HTTP ${res.status} without Location header`);
   return new URL(loc, base);
+}
+
+/**
+ * GET whose body is counted and dropped through a raw socket reading into one reused
+ * 1 MiB buffer (net's `onread`). node:http allocates and emits every chunk, which cost
+ * the bench about a core per GB/s and made the *client* the bottleneck of blob pulls.
+ * Resolves null unless the answer is a plain 200 with Content-Length (redirect, error,
+ * chunked encoding), in which case the caller should fall back to request().
+ */
+export function getAndDiscard(url: URL, timeoutMs = 600_000): Promise<{ status: number; bytes: number } | null> {
+  return new Promise((resolve, reject) => {
+    let header: Buffer | null = Buffer.alloc(0);
+    let expected = 0;
+    let bytes = 0;
+    let done = false;
+    const finish = (v: { status: number; bytes: number } | null, err?: Error): void => {
+      if (done) return;
+      done = true;
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(v);
+    };
+    const sock = net.connect({
+      host: url.hostname,
+      port: Number(url.port || 80),
+      onread: {
+        buffer: Buffer.allocUnsafe(1024 * 1024),
+        callback(n: number, buf: Uint8Array): boolean {
+          if (done) return false;
+          let body = n;
+          if (header) {
+            header = Buffer.concat([header, buf.subarray(0, n)]);
+            const end = header.indexOf('\r\n\r\n');
+            if (end < 0) {
+              if (header.length > 64 * 1024) finish(null, new Error('response header too large'));
+              return true;
+            }
+            const head = header.subarray(0, end).toString('latin1');
+            body = header.length - end - 4;
+            header = null;
+            const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+            const len = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+            if (status !== 200 || !len || /\r\ntransfer-encoding:/i.test(head)) {
+              finish(null);
+              return false;
+            }
+            expected = Number(len[1]);
+          }
+          bytes += body;
+          if (bytes >= expected) finish({ status: 200, bytes });
+          return true;
+        },
+      },
+    });
+    sock.setTimeout(timeoutMs, () => finish(null, new Error(`GET ${url.pathname}: timed out`)));
+    sock.on('error', (e) => finish(null, e));
+    sock.on('end', () => finish(null, new Error(`GET ${url.pathname}: connection closed after ${bytes} of ${expected} body bytes`)));
+    sock.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: wharf-bench\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n`);
+  });
 }
 
 export function closeIdleSockets(): void {

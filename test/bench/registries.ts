@@ -217,6 +217,8 @@ export function wharf(name: string, repoRoot: string, workDir: string): Registry
         WHARF_DATA_DIR: join(dir, 'data'),
         WHARF_DATABASE_URL: `postgres://${user}@127.0.0.1:5432/${db}`,
         WHARF_LOG_LEVEL: 'warn',
+        // Loopback only, like the Distribution instance (Wharf's default is 0.0.0.0).
+        WHARF_SERVER_HOST: '127.0.0.1',
       };
       const child = spawnLogged(process.execPath, ['--import', 'tsx', entry], { cwd: repoRoot, env, logPath });
       const url = `http://127.0.0.1:${port}`;

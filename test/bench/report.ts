@@ -28,6 +28,8 @@ export interface RunSample {
   peakRssSource?: string;
   /** CPU seconds of the bench process itself in the window, to spot a client-side bottleneck. */
   clientCpuSeconds?: number;
+  /** 1-minute load average when the run started (other work on the host skews results). */
+  loadAvg1?: number;
   error?: string;
   extra?: unknown;
 }

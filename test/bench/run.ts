@@ -9,9 +9,9 @@
 //   BENCH_BIG_BYTES, BENCH_BIG_REPS, BENCH_WRK_THREADS, BENCH_WRK_CONNECTIONS,
 //   BENCH_WRK_SECONDS, BENCH_WRK_WARMUP_SECONDS, BENCH_MONOLITHIC=auto|single-post|post-put,
 //   BENCH_KEEP=1 (keep temp dir + registry logs), BENCH_TMPDIR
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir, cpus, totalmem, release } from 'node:os';
+import { tmpdir, cpus, totalmem, release, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config.js';
@@ -48,6 +48,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const log = (s: string): void => console.log(s);
+const loadText = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** Flush dirty pages so one registry's writes are not written back during the other's run. */
 function syncDisks(): void {
@@ -85,7 +86,7 @@ async function runScenario(sc: Scenario, subject: RunningRegistry, baseline: Run
     const order = rep % 2 === 0 ? [subject, baseline] : [baseline, subject];
     for (const reg of order) {
       if (failed.has(reg.name)) continue; // after a failure, later reps would only fail the same way
-      const sample: RunSample = { registry: reg.name, rep, metrics: {}, cpuSeconds: NaN, peakRssBytes: NaN };
+      const sample: RunSample = { registry: reg.name, rep, metrics: {}, cpuSeconds: NaN, peakRssBytes: NaN, loadAvg1: loadavg()[0] };
       try {
         await sc.beforeRun?.(reg, rep);
         syncDisks();
@@ -127,7 +128,7 @@ async function main(): Promise<number> {
 
   log(`Wharf benchmark${cfg.quick ? ' (BENCH_QUICK)' : ''} — ${subjectDef.name} vs ${baselineDef.name}, ${cfg.reps} rep(s), median reported`);
   log(`host: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${fmt(totalmem() / GiB, 1)} GiB RAM, Linux ${release()}, node ${process.version}`);
-  log(`temp dir: ${workDir}`);
+  log(`temp dir: ${workDir}; load average ${loadText()} (anything else running on the host adds noise)`);
 
   // Both run for the whole bench; only one is driven at a time.
   for (const def of [subjectDef, baselineDef]) {
@@ -159,13 +160,14 @@ async function main(): Promise<number> {
   }
   log(`monolithic upload: ${note}`);
   log(`manifest load generator: wrk (${cfg.wrkThreads} threads, ${cfg.wrkConnections} connections) on the same host`);
+  log(`load average at end: ${loadText()}`);
 
   const failures = results.flatMap((r) => r.samples.filter((s) => s.error).map((s) => `${r.key}/${s.registry}: ${s.error}`));
   const path = writeJson(join(repoRoot, '.bench'), {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     config: { ...cfg, scenarios: [...cfg.scenarios] },
-    host: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memBytes: totalmem(), kernel: release(), node: process.version, loadavg: readFileSync('/proc/loadavg', 'utf8').trim() },
+    host: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memBytes: totalmem(), kernel: release(), node: process.version, loadavgAtEnd: loadavg() },
     registries: running.map((r) => ({
       name: r.name,
       role: r === subject ? 'subject' : 'baseline',
