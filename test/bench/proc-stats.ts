@@ -132,3 +132,23 @@ export function startResourceMonitor(pid: number, intervalMs = 50): { stop(): Re
     },
   };
 }
+
+/** CPU seconds so far of each pid (and its tree); pids that are gone are omitted. */
+export function cpuByPid(pids: number[]): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const p of pids) {
+    if (readOrNull(`/proc/${p}/stat`) !== null) m.set(p, cpuSeconds(p));
+  }
+  return m;
+}
+
+/**
+ * CPU used between two cpuByPid() snapshots. A pid only in `after` started inside
+ * the window, so all of its CPU counts; a pid gone by `after` is lost (pooled DB
+ * connections rarely churn during a run).
+ */
+export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, t] of after) sum += t - (before.get(pid) ?? 0);
+  return sum;
+}

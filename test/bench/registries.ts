@@ -18,6 +18,11 @@ export interface RunningRegistry {
   /** Free-form description for the report (binary version, command line). */
   readonly description: string;
   readonly logPath: string;
+  /**
+   * Processes outside the registry's own tree that work on its behalf — Wharf's
+   * PostgreSQL backends — so their CPU can be shown next to the registry's.
+   */
+  helperPids?(): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -235,6 +240,15 @@ export function wharf(name: string, repoRoot: string, workDir: string): Registry
         pid: child.pid!,
         description: `node ${process.version} --import tsx ${WHARF_ENTRY} (db ${db})`,
         logPath,
+        async helperPids() {
+          const { client: c } = await adminClient();
+          try {
+            const r = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [db]);
+            return r.rows.map((x) => x.pid);
+          } finally {
+            await c.end();
+          }
+        },
         async stop() {
           await terminate(child);
           await dropDb();

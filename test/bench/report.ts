@@ -28,6 +28,8 @@ export interface RunSample {
   peakRssSource?: string;
   /** CPU seconds of the bench process itself in the window, to spot a client-side bottleneck. */
   clientCpuSeconds?: number;
+  /** CPU seconds of helper processes outside the registry tree (Wharf's PostgreSQL backends). */
+  helperCpuSeconds?: number;
   /** 1-minute load average when the run started (other work on the host skews results). */
   loadAvg1?: number;
   error?: string;
@@ -60,6 +62,7 @@ export interface ResourceRow {
   runs: number;
   cpuSecondsMedian: number | null;
   cpuSecondsTotal: number | null;
+  helperCpuSecondsMedian: number | null;
   peakRssMiB: number | null;
 }
 
@@ -113,6 +116,7 @@ export function resources(results: ScenarioResult[], registries: string[]): Reso
         runs: runs.length,
         cpuSecondsMedian: median(runs.map((x) => x.cpuSeconds)),
         cpuSecondsTotal: runs.length ? runs.reduce((a, x) => a + x.cpuSeconds, 0) : null,
+        helperCpuSecondsMedian: median(runs.flatMap((x) => (x.helperCpuSeconds === undefined ? [] : [x.helperCpuSeconds]))),
         peakRssMiB: runs.length ? Math.max(...runs.map((x) => x.peakRssBytes)) / 1024 / 1024 : null,
       });
     }
@@ -157,9 +161,17 @@ export function metricsTable(rows: Row[], subject: string, baseline: string): st
 
 export function resourcesTable(rows: ResourceRow[]): string {
   return table(
-    ['scenario', 'registry', 'runs', 'CPU s/run (median)', 'CPU s (all runs)', 'peak RSS MiB'],
-    rows.map((r) => [r.scenario, r.registry, String(r.runs), fmt(r.cpuSecondsMedian), fmt(r.cpuSecondsTotal), fmt(r.peakRssMiB)]),
-    new Set([2, 3, 4, 5]),
+    ['scenario', 'registry', 'runs', 'CPU s/run (median)', 'CPU s (all runs)', 'DB CPU s/run', 'peak RSS MiB'],
+    rows.map((r) => [
+      r.scenario,
+      r.registry,
+      String(r.runs),
+      fmt(r.cpuSecondsMedian),
+      fmt(r.cpuSecondsTotal),
+      fmt(r.helperCpuSecondsMedian),
+      fmt(r.peakRssMiB),
+    ]),
+    new Set([2, 3, 4, 5, 6]),
   );
 }
 

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config.js';
 import { GiB, MiB } from './data.js';
 import { closeIdleSockets } from './http.js';
-import { cpuSeconds, rssBytes, startResourceMonitor } from './proc-stats.js';
+import { cpuByPid, cpuDelta, cpuSeconds, rssBytes, startResourceMonitor } from './proc-stats.js';
 import { distribution, wharf, type RegistryUnderTest, type RunningRegistry } from './registries.js';
 import { metricsTable, resources, resourcesTable, summarise, writeJson, fmt, type RunSample, type ScenarioResult } from './report.js';
 import { buildScenarios, type Scenario } from './scenarios.js';
@@ -90,6 +90,7 @@ async function runScenario(sc: Scenario, subject: RunningRegistry, baseline: Run
       try {
         await sc.beforeRun?.(reg, rep);
         syncDisks();
+        const helpers0 = reg.helperPids ? cpuByPid(await reg.helperPids()) : null;
         const mon = startResourceMonitor(reg.pid);
         const client0 = process.cpuUsage();
         let out;
@@ -103,6 +104,7 @@ async function runScenario(sc: Scenario, subject: RunningRegistry, baseline: Run
           sample.peakRssSource = `${usage.peakSource}, ${usage.samples} polls`;
           sample.clientCpuSeconds = (client.user + client.system) / 1e6;
         }
+        if (helpers0 && reg.helperPids) sample.helperCpuSeconds = cpuDelta(helpers0, cpuByPid(await reg.helperPids()));
         sample.metrics = { ...out.metrics, cpuSeconds: sample.cpuSeconds, peakRssMiB: sample.peakRssBytes / MiB };
         if (out.bytes) sample.metrics.cpuPerGiB = sample.cpuSeconds / (out.bytes / GiB);
         if (out.error) sample.error = out.error;
@@ -115,7 +117,11 @@ async function runScenario(sc: Scenario, subject: RunningRegistry, baseline: Run
       const shown = sc.metrics.map((m) => `${m.label} ${fmt(sample.metrics[m.key])} ${m.unit}`).join(', ');
       log(
         `   rep ${rep + 1}/${sc.reps} ${reg.name.padEnd(Math.max(subject.name.length, baseline.name.length))}  ` +
-          (sample.error ? `FAILED: ${sample.error.slice(0, 400)}` : `${shown}; CPU ${fmt(sample.cpuSeconds)} s, peak RSS ${fmt(sample.peakRssBytes / MiB)} MiB`),
+          (sample.error
+            ? `FAILED: ${sample.error.slice(0, 400)}`
+            : `${shown}; CPU ${fmt(sample.cpuSeconds)} s` +
+              (sample.helperCpuSeconds !== undefined ? ` (+${fmt(sample.helperCpuSeconds)} s DB)` : '') +
+              `, peak RSS ${fmt(sample.peakRssBytes / MiB)} MiB`),
       );
     }
   }
@@ -152,7 +158,8 @@ async function main(): Promise<number> {
 
   log(`\nResults (median of ${cfg.reps} rep(s); ratio = ${subject.name}/${baseline.name}; targets are reported, not asserted)\n`);
   log(metricsTable(rows, subject.name, baseline.name));
-  log('\nRegistry process resources per scenario (utime+stime delta; peak RSS = max of 50 ms VmRSS polls and VmHWM)\n');
+  log('\nRegistry process resources per scenario (utime+stime delta; peak RSS = max of 50 ms VmRSS polls and VmHWM;');
+  log('"DB CPU" = PostgreSQL backends serving the registry\'s database, not included in the registry CPU figures)\n');
   log(resourcesTable(res));
   log('');
   for (const r of running) {
