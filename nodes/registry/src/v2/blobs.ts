@@ -50,7 +50,9 @@ export function blobHandlers(deps: Deps): MethodMap {
       }
       // Straight from the store's stream to the socket: no web-stream adaptation on the bulk path.
       const out = c.env.outgoing;
-      out.writeHead(status, headers);
+      // setHeader (not writeHead's argument) so the metrics hook can read Content-Length back.
+      for (const [k, v] of Object.entries(headers)) out.setHeader(k, v);
+      out.writeHead(status);
       pipeline(stream, out).catch((err) => {
         if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') c.get('log').warn({ err }, 'blob stream failed');
       });
