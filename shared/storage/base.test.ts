@@ -164,3 +164,21 @@ describe('withBase', () => {
     await assert.rejects(w2.cancel(), /already suspended/);
   });
 });
+
+describe('withBase sweepScratch', () => {
+  it('refuses an invalid cutoff before reaching the driver and normalises driver failures', async () => {
+    const driver = new InMemoryDriver();
+    let calls = 0;
+    driver.sweepScratch = async () => {
+      calls++;
+      throw new Error('listing failed');
+    };
+    const store = withBase(driver);
+    await assert.rejects(store.sweepScratch(new Date(Number.NaN)), TypeError);
+    await assert.rejects(store.sweepScratch('2024-01-01' as unknown as Date), TypeError);
+    assert.equal(calls, 0);
+    await assert.rejects(store.sweepScratch(new Date()), DriverError);
+    await assert.rejects(store.sweepScratch(new Date(), { signal: AbortSignal.abort() }), (err: Error) => err.name === 'AbortError');
+    assert.equal(calls, 1);
+  });
+});

@@ -181,6 +181,15 @@ class BaseStore implements BlobStore {
     return this.call('presignGet', key, undefined, () => this.inner.presignGet(key, o));
   }
 
+  async sweepScratch(olderThan: Date, o?: OpOpts): Promise<{ removed: number }> {
+    // An Invalid Date compares false against everything, which drivers would read as "sweep nothing" or worse.
+    if (!(olderThan instanceof Date) || Number.isNaN(olderThan.getTime())) {
+      throw new TypeError(`${this.name}: sweepScratch needs a valid Date, got ${String(olderThan)}`);
+    }
+    // One permit for the whole sweep: it is a background chore and must not crowd out requests.
+    return this.call('sweepScratch', '', o?.signal, () => this.inner.sweepScratch(olderThan, o));
+  }
+
   async close(): Promise<void> {
     await this.inner.close?.();
   }

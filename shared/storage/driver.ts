@@ -39,6 +39,16 @@ export interface BlobStore {
   list(prefix: string, o?: OpOpts & { startAfter?: string }): AsyncIterable<string>;
   /** A time-limited URL a client can GET directly, or null when this driver serves bytes itself. */
   presignGet(key: string, o: { expiresInSec: number }): Promise<string | null>;
+  /**
+   * Removes writer scratch (temp files, scratch objects, multipart uploads) dated before `olderThan`: what
+   * writers of crashed processes left behind and writers whose state was lost. Committed objects are never
+   * touched, nor scratch dated at or after the cutoff. A writer's scratch is dated by when it was last written
+   * (S3: the newest of its scratch objects and the initiation of its multipart uploads, which resuming does not
+   * refresh), so `olderThan` must precede the start of every writer that may still be resumed or committed —
+   * e.g. now minus the longest upload lifetime, with a margin for clock skew between hosts and storage.
+   * `removed` counts the temp files, scratch objects and multipart uploads removed.
+   */
+  sweepScratch(olderThan: Date, o?: OpOpts): Promise<{ removed: number }>;
   /** Releases sockets/handles. */
   close?(): Promise<void>;
 }

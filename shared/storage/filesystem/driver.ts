@@ -22,7 +22,7 @@ import { errCode, fsyncDir, isMissing, pruneEmptyDirs, renameInto } from './fs-u
  * Objects live at `<root>/<key>`. Bytes in flight (writers, writeSmall) live in `<root>/~tmp/<writer id>`:
  * '~' cannot occur in a key, so that directory never collides with an object and list() never shows it, and
  * being under the same root keeps the final rename atomic (same filesystem). A crash leaves only files in
- * ~tmp, never a partial object; a sweeper may delete ~tmp files older than the longest upload lifetime.
+ * ~tmp, never a partial object; sweepScratch() deletes ~tmp files not modified since its cutoff.
  */
 export const TMP_DIR = '~tmp';
 const READ_CHUNK = 1024 * 1024;
@@ -264,6 +264,40 @@ export class FilesystemDriver implements BlobStore {
 
   async presignGet(): Promise<string | null> {
     return null;
+  }
+
+  /** Deletes files in ~tmp whose mtime (the last write, truncate or suspend to them) precedes the cutoff. */
+  async sweepScratch(olderThan: Date, o?: OpOpts): Promise<{ removed: number }> {
+    const dir = join(this.root, TMP_DIR);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if (isMissing(err)) return { removed: 0 };
+      throw err;
+    }
+    const cutoff = olderThan.getTime();
+    let removed = 0;
+    for (const name of names) {
+      o?.signal?.throwIfAborted();
+      const path = join(dir, name);
+      let st;
+      try {
+        st = await lstat(path);
+      } catch (err) {
+        // Committed or cancelled since the readdir.
+        if (isMissing(err)) continue;
+        throw err;
+      }
+      if (!st.isFile() || st.mtimeMs >= cutoff) continue;
+      try {
+        await unlink(path);
+        removed++;
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+    }
+    return { removed };
   }
 }
 

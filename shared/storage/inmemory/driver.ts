@@ -19,14 +19,23 @@ interface StoredObject {
   modifiedAt: Date;
 }
 
+/** A suspended writer's bytes; `suspendedAt` dates them for sweepScratch. */
+export interface PendingWriter {
+  chunks: Uint8Array[];
+  suspendedAt: Date;
+}
+
 /**
  * What an in-memory "server" holds. Several InMemoryDriver instances may share one backend, which is how
  * tests model two processes resuming each other's writers.
  */
 export class InMemoryBackend {
   readonly objects = new Map<string, StoredObject>();
-  /** Suspended writers' bytes by writer id. */
-  readonly pending = new Map<string, Uint8Array[]>();
+  /**
+   * Suspended writers' bytes by writer id: the only scratch this driver has (a live writer holds its bytes in
+   * its own process, so a crashed one leaves nothing here but the states it suspended).
+   */
+  readonly pending = new Map<string, PendingWriter>();
 }
 
 export function createInMemoryDriver(params: DriverParams = {}): InMemoryDriver {
@@ -73,7 +82,7 @@ export class InMemoryDriver implements BlobStore {
     if (!o?.resume) return new InMemoryWriter(this, key, randomBytes(16).toString('hex'), [], 0);
     const r: StateReader = new StateReader(this.name, key, o.resume, this.name);
     const id = r.string('id', WRITER_ID_RE);
-    const chunks = this.backend.pending.get(id);
+    const chunks = this.backend.pending.get(id)?.chunks;
     if (!chunks) r.fail('resume state refers to a writer that no longer exists');
     const held = chunks.reduce((n, c) => n + c.byteLength, 0);
     if (held < o.resume.size) r.fail(`resume state claims ${o.resume.size} bytes, ${held} are held`);
@@ -109,6 +118,17 @@ export class InMemoryDriver implements BlobStore {
   async presignGet(): Promise<string | null> {
     return null;
   }
+
+  async sweepScratch(olderThan: Date): Promise<{ removed: number }> {
+    let removed = 0;
+    for (const [id, p] of [...this.backend.pending]) {
+      if (p.suspendedAt.getTime() < olderThan.getTime()) {
+        this.backend.pending.delete(id);
+        removed++;
+      }
+    }
+    return { removed };
+  }
 }
 
 class InMemoryWriter implements BlobWriter {
@@ -135,7 +155,7 @@ class InMemoryWriter implements BlobWriter {
   async suspend(): Promise<WriterState> {
     this.check();
     this.done = true;
-    this.driver.backend.pending.set(this.id, this.chunks);
+    this.driver.backend.pending.set(this.id, { chunks: this.chunks, suspendedAt: new Date() });
     return { driver: this.driver.name, key: this.key, size: this.size, id: this.id };
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { ensureCeph } from '../../../test/support/ceph.js';
 import { withBase } from '../base.js';
 import { runDriverConformance } from '../testsuite/conformance.js';
@@ -75,6 +76,37 @@ describe('s3 writer: a failed part upload loses no bytes', () => {
       assert.deepEqual(await leftovers(admin, bucket), ['f/blob']);
     } finally {
       await store.close?.();
+      await dropBucket(admin, bucket);
+    }
+  });
+});
+
+describe('s3 sweepScratch', () => {
+  it('aborts old uploads no writer marker names, and stays inside its root prefix', async () => {
+    const bucket = `${run}-sweep`;
+    const a = withBase(await createS3Driver(paramsFor(bucket, 'a')));
+    const b = withBase(await createS3Driver(paramsFor(bucket, 'b')));
+    const MiB = 1024 * 1024;
+    try {
+      // A crash between CreateMultipartUpload and the marker (or during a large move) leaves an unmarked upload.
+      await admin.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'a/orphan/blob' }));
+      // Data of something else sharing the bucket.
+      await admin.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'elsewhere/thing' }));
+      await a.writeSmall('kept', new Uint8Array([1]));
+      const w = await b.openWriter('lost');
+      await w.write(prngBytes(8, 0, 6 * MiB));
+      await w.suspend();
+      const bScratch = (await leftovers(admin, bucket)).filter((k) => k.startsWith('b/') || k === 'multipart-upload:b/lost');
+      assert.ok(bScratch.length >= 3, `b's writer left an upload, its marker and a tail: ${bScratch.join(', ')}`);
+
+      assert.equal((await a.sweepScratch(new Date(Date.now() - 60_000))).removed, 0);
+      assert.equal((await a.sweepScratch(new Date(Date.now() + 1000))).removed, 1);
+      assert.deepEqual(await leftovers(admin, bucket), ['a/kept', ...bScratch, 'multipart-upload:elsewhere/thing'].sort());
+      assert.equal((await b.sweepScratch(new Date(Date.now() + 1000))).removed, bScratch.length);
+      assert.deepEqual(await leftovers(admin, bucket), ['a/kept', 'multipart-upload:elsewhere/thing']);
+    } finally {
+      await a.close?.();
+      await b.close?.();
       await dropBucket(admin, bucket);
     }
   });

@@ -9,6 +9,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -344,6 +345,15 @@ export class S3Driver implements BlobStore {
 
   /** Full object keys under a raw prefix, in S3's (lexical) order, one ListObjectsV2 page at a time. */
   async *listRaw(prefix: string, startAfter?: string, signal?: AbortSignal): AsyncGenerator<string> {
+    for await (const o of this.listRawObjects(prefix, startAfter, signal)) yield o.key;
+  }
+
+  /** Like listRaw, with each object's LastModified (undefined if the server left it out). */
+  async *listRawObjects(
+    prefix: string,
+    startAfter?: string,
+    signal?: AbortSignal,
+  ): AsyncGenerator<{ key: string; modifiedAt: Date | undefined }> {
     let token: string | undefined;
     do {
       const res = await this.client.send(
@@ -354,9 +364,98 @@ export class S3Driver implements BlobStore {
         }),
         this.opts(signal),
       );
-      for (const c of res.Contents ?? []) if (c.Key !== undefined) yield c.Key;
+      for (const c of res.Contents ?? []) if (c.Key !== undefined) yield { key: c.Key, modifiedAt: c.LastModified };
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  /** In-progress multipart uploads whose key starts with a raw prefix, one ListMultipartUploads page at a time. */
+  async *listUploads(
+    prefix: string,
+    signal?: AbortSignal,
+  ): AsyncGenerator<{ key: string; uploadId: string; initiated: Date | undefined }> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const res = await this.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          ...(prefix !== '' ? { Prefix: prefix } : {}),
+          ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}),
+          ...(uploadIdMarker !== undefined ? { UploadIdMarker: uploadIdMarker } : {}),
+        }),
+        this.opts(signal),
+      );
+      for (const u of res.Uploads ?? []) {
+        if (u.Key !== undefined && u.UploadId !== undefined) yield { key: u.Key, uploadId: u.UploadId, initiated: u.Initiated };
+      }
+      if (!res.IsTruncated) return;
+      const nextKey = res.NextKeyMarker;
+      const nextId = res.NextUploadIdMarker;
+      // A server that truncates without a way forward would otherwise loop forever on the same page.
+      if (!nextKey || (nextKey === keyMarker && nextId === uploadIdMarker)) {
+        throw new DriverError(this.name, prefix, 'ListMultipartUploads is truncated but gives no next marker');
+      }
+      keyMarker = nextKey;
+      uploadIdMarker = nextId;
+    }
+  }
+
+  /**
+   * Scratch is swept a writer at a time: everything under `~wharf-tmp/<id>/` plus the multipart uploads its
+   * markers name, dated by the newest of those (a live writer's stale tails and old upload stay with it).
+   * Uploads no marker names (a crash between CreateMultipartUpload and the marker, or an interrupted large
+   * move) are dated by their initiation. Uploads are aborted before their markers go, so an interrupted
+   * sweep leaves nothing the next one cannot find.
+   */
+  async sweepScratch(olderThan: Date, o?: OpOpts): Promise<{ removed: number }> {
+    const signal = o?.signal;
+    const cutoff = olderThan.getTime();
+    const isOld = (d: Date | undefined): boolean => d !== undefined && d.getTime() < cutoff;
+    // Uploads first: one created after this listing is young, whether or not its marker shows up below.
+    const uploads = new Map<string, { key: string; uploadId: string; initiated: Date | undefined }>();
+    for await (const u of this.listUploads(this.root, signal)) {
+      // Only keys this store could have written: a bucket shared with other data keeps that data's uploads.
+      if (isValidKey(u.key.slice(this.root.length))) uploads.set(u.uploadId, u);
+    }
+    const scratchRoot = `${this.root}${SCRATCH_DIR}/`;
+    const writers = new Map<string, { keys: string[]; uploadIds: string[]; young: boolean }>();
+    for await (const obj of this.listRawObjects(scratchRoot, undefined, signal)) {
+      const rest = obj.key.slice(scratchRoot.length);
+      const slash = rest.indexOf('/');
+      const id = slash < 0 ? rest : rest.slice(0, slash);
+      let w = writers.get(id);
+      if (!w) writers.set(id, (w = { keys: [], uploadIds: [], young: false }));
+      w.keys.push(obj.key);
+      if (!isOld(obj.modifiedAt)) w.young = true;
+      const name = slash < 0 ? '' : rest.slice(slash + 1);
+      if (name.startsWith('mpu-')) w.uploadIds.push(Buffer.from(name.slice(4), 'base64url').toString());
+    }
+    const abort: Array<{ key: string; uploadId: string }> = [];
+    const del: string[] = [];
+    for (const w of writers.values()) {
+      const own = w.uploadIds.flatMap((id) => {
+        const u = uploads.get(id);
+        uploads.delete(id);
+        return u ? [u] : [];
+      });
+      if (w.young || own.some((u) => !isOld(u.initiated))) continue;
+      abort.push(...own);
+      del.push(...w.keys);
+    }
+    for (const u of uploads.values()) if (isOld(u.initiated)) abort.push(u);
+    let removed = 0;
+    for (const u of abort) {
+      signal?.throwIfAborted();
+      try {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.key, UploadId: u.uploadId }), this.opts(signal));
+        removed++;
+      } catch (err) {
+        if (!isNoSuchUpload(err)) throw err;
+      }
+    }
+    await this.deleteMany(del, signal);
+    return { removed: removed + del.length };
   }
 
   async presignGet(key: string, o: { expiresInSec: number }): Promise<string | null> {

@@ -64,6 +64,8 @@ async function assertContent(store: BlobStore, key: string, seed: number, size: 
   assert.equal(got.sha256, prngSha256(seed, 0, size), `content of ${key}`);
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 async function poolMap<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -293,6 +295,89 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Dri
       await assert.rejects(store.stat('cancel/a'), NotFoundError);
       assert.deepEqual(await listAll(store, ''), []);
       if (h.leftovers) assert.deepEqual(await h.leftovers(), []);
+    });
+
+    it('sweepScratch removes the scratch of writers whose state was lost, never committed objects', { timeout: 60_000 }, async () => {
+      await store.writeSmall('sweep/small', enc('kept'));
+      const big = await store.openWriter('sweep/big');
+      await writePrng(big, 30, 0, [6 * MiB + 5]);
+      await big.commit();
+      const committed = ['sweep/big', 'sweep/small'];
+      assert.equal((await store.sweepScratch(new Date(Date.now() + 1000))).removed, 0, 'nothing to sweep yet');
+
+      // Writers of a process that crashed before their states were recorded: past a part boundary (a
+      // multipart upload, its marker and a tail on S3), below one (a tail only), and a resumed one whose
+      // newer state was lost too (what it wrote lands next to what the recorded state holds).
+      const other = await reopen();
+      const lost: WriterState[] = [];
+      const a = await other.openWriter('sweep/lost-a');
+      await writePrng(a, 31, 0, [6 * MiB + 100]);
+      lost.push(viaJson(await a.suspend()));
+      const b = await other.openWriter('sweep/lost-b');
+      await writePrng(b, 32, 0, [100]);
+      lost.push(viaJson(await b.suspend()));
+      const c = await other.openWriter('sweep/lost-c');
+      await writePrng(c, 33, 0, [200]);
+      const recorded = viaJson(await c.suspend());
+      const ghost = await store.openWriter('sweep/lost-c', { resume: recorded });
+      await writePrng(ghost, 33, 200, [6 * MiB]);
+      await ghost.suspend();
+      lost.push(recorded);
+
+      const before = h.leftovers ? (await h.leftovers()).sort() : undefined;
+      if (before) assert.ok(before.length > committed.length, `the lost writers left scratch: ${before.join(', ')}`);
+      const { removed } = await store.sweepScratch(new Date(Date.now() + 1000));
+      assert.ok(removed > 0, 'removed counts what went');
+      if (before) {
+        assert.equal(removed, before.length - committed.length, 'removed counts every temp file, scratch object and upload');
+        assert.deepEqual((await h.leftovers!()).sort(), committed, 'only committed objects are left');
+      }
+      assert.deepEqual(await listAll(store, ''), committed);
+      await assertContent(store, 'sweep/big', 30, 6 * MiB + 5);
+      assert.equal(Buffer.from(await store.readSmall('sweep/small')).toString(), 'kept');
+      for (const state of lost) {
+        await assert.rejects(store.openWriter(String(state['key']), { resume: viaJson(state) }), StorageError, 'a swept state is gone');
+      }
+      assert.equal((await store.sweepScratch(new Date(Date.now() + 1000))).removed, 0, 'a second sweep finds nothing');
+    });
+
+    it('sweepScratch spares scratch newer than the cutoff: live writers resume and commit', { timeout: 60_000 }, async () => {
+      // Old: a writer whose state was lost.
+      const old = await (await reopen()).openWriter('spare/old');
+      await writePrng(old, 40, 0, [6 * MiB + 1]);
+      const oldState = viaJson(await old.suspend());
+      const oldScratch = h.leftovers ? (await h.leftovers()).sort() : undefined;
+      // Storage timestamps may be whole seconds (S3), so keep well clear of the cutoff on both sides.
+      await sleep(1500);
+      const cutoff = new Date();
+      await sleep(1500);
+
+      // Young: a suspended writer (whose state is in the database) and one still writing.
+      const live = await store.openWriter('spare/live');
+      await writePrng(live, 41, 0, [6 * MiB + 7]);
+      const liveState = viaJson(await live.suspend());
+      const open = await store.openWriter('spare/open');
+      await writePrng(open, 42, 0, [300]);
+
+      const before = h.leftovers ? (await h.leftovers()).sort() : undefined;
+      const { removed } = await store.sweepScratch(cutoff);
+      assert.ok(removed > 0, 'the old writer was swept');
+      if (before && oldScratch) {
+        assert.equal(removed, oldScratch.length);
+        assert.deepEqual((await h.leftovers!()).sort(), before.filter((k) => !oldScratch.includes(k)), 'only the old scratch went');
+      }
+      await assert.rejects(store.openWriter('spare/old', { resume: oldState }), StorageError);
+      assert.equal((await store.sweepScratch(new Date(cutoff.getTime() - 60_000))).removed, 0, 'an earlier cutoff sweeps nothing');
+
+      const resumed = await (await reopen()).openWriter('spare/live', { resume: liveState });
+      assert.equal(resumed.size, 6 * MiB + 7);
+      await writePrng(resumed, 41, 6 * MiB + 7, [1000]);
+      await resumed.commit();
+      await writePrng(open, 42, 300, [6 * MiB]);
+      await open.commit();
+      await assertContent(store, 'spare/live', 41, 6 * MiB + 1007);
+      await assertContent(store, 'spare/open', 42, 6 * MiB + 300);
+      if (h.leftovers) assert.deepEqual((await h.leftovers()).sort(), ['spare/live', 'spare/open']);
     });
 
     it('move renames, replaces an existing target and creates missing parents', async () => {
