@@ -1,7 +1,7 @@
 /**
  * EventBus over NATS JetStream (data plane; streams.ts holds the management plane).
  *
- * - The connection is made in the background and retried forever (waitOnFirstConnect), so a node starts, serves
+ * - The connection is made in the background and retried forever (see connectLoop), so a node starts, serves
  *   and reports unhealthy while NATS is down instead of crashing; publish waits a bounded time for it.
  * - Publishes carry the deterministic envelope id as Nats-Msg-Id, so a retried publish inside the duplicate window
  *   is stored once.
@@ -97,36 +97,45 @@ class JetStreamBus implements EventBus {
     void this.connectLoop();
   }
 
+  /**
+   * First connection, retried until it succeeds or the bus closes; after it, the client reconnects by itself
+   * forever. This is what waitOnFirstConnect would do, but its retry loop cannot be cancelled: a bus closed
+   * before NATS ever came up would keep the process alive. Here each attempt is bounded and close() ends the loop.
+   */
   private async connectLoop(): Promise<void> {
     const servers = this.opts.servers;
-    while (!this.stop.signal.aborted) {
+    for (let failures = 0; !this.stop.signal.aborted; failures++) {
+      let nc: NatsConnection;
       try {
-        const nc = await connect({
-          servers,
-          name: this.opts.source,
-          waitOnFirstConnect: true,
-          maxReconnectAttempts: -1,
-          reconnectTimeWait: 1_000,
-        });
-        if (this.stop.signal.aborted) {
-          await nc.close();
-          return;
-        }
-        this.nc = nc;
-        this.connected = true;
-        this.logger.info({ server: nc.getServer() }, 'connected to nats');
-        void this.watchStatus(nc);
+        nc = await connect({ servers, name: this.opts.source, timeout: 5_000, maxReconnectAttempts: -1, reconnectTimeWait: 1_000 });
+      } catch (err) {
+        this.lastError = (err as Error).message;
+        // Expected while NATS is still starting; say it once, then only occasionally.
+        if (failures % 30 === 0) this.logger.warn({ err, servers, failures }, 'nats not reachable yet; retrying');
+        await sleep(Math.min(250 * 2 ** failures, 2_000), this.stop.signal);
+        continue;
+      }
+      if (this.stop.signal.aborted) {
+        await nc.close();
+        return;
+      }
+      this.nc = nc;
+      this.connected = true;
+      this.logger.info({ server: nc.getServer() }, 'connected to nats');
+      void this.watchStatus(nc);
+      try {
         const r: Ready = { nc, js: nc.jetstream(), jsm: await nc.jetstreamManager() };
         await this.ensureStreamUntilDone(r.jsm);
         this.resolveReady(r);
         return;
       } catch (err) {
-        // Reached for errors that retrying inside the client does not cover (auth, bad URL, JetStream disabled).
+        // JetStream disabled or not permitted on this account: a deployment error, but keep trying (it may be
+        // enabled by a server restart) rather than take the node down.
         this.lastError = (err as Error).message;
-        this.logger.error({ err, servers }, 'nats connection failed; retrying');
-        if (this.nc) await this.nc.close().catch(() => {});
+        this.logger.error({ err, servers }, 'nats JetStream unavailable; retrying');
         this.nc = undefined;
         this.connected = false;
+        await nc.close().catch(() => {});
         await sleep(5_000, this.stop.signal);
       }
     }
@@ -306,7 +315,13 @@ class JetStreamSubscription implements Subscription {
         await ensureConsumer(r.jsm, this.stream, c);
         const consumer = await r.js.consumers.get(this.stream, c.name);
         // Prefetch no more than we can run, so a closing or crashing node strands few messages on ack_wait.
-        const iter = await consumer.consume({ max_messages: this.o.maxInFlight, abort_on_missing_resource: true });
+        // expires bounds each pull (idle heartbeats every expires/2), so a consumer or stream deleted while no
+        // pull was waiting is noticed within ~expires instead of the default 30 s + missed heartbeats.
+        const iter = await consumer.consume({
+          max_messages: this.o.maxInFlight,
+          expires: 10_000,
+          abort_on_missing_resource: true,
+        });
         this.iterators.add(iter);
         if (signal.aborted) iter.stop();
         failures = 0;

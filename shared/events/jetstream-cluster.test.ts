@@ -2,7 +2,9 @@
 // that keeps publishing and consuming after its stream leader is killed. Servers are stopped by PID in after().
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { connect } from 'nats';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { connect, type JetStreamManager } from 'nats';
 import { digestOf } from '../oci/index.js';
 import { freePort, startNatsCluster, type NatsCluster } from '../../test/support/nats-cluster.js';
 import {
@@ -20,6 +22,15 @@ const blobDeleted = (region: string, n: number): EventInput => ({
   type: 'wharf.blob.deleted.v1',
   data: { region, digest: digestOf(`cluster-${n}`) },
 });
+
+/** Label failures with the phase they happened in: a bare NatsError TIMEOUT says nothing about where. */
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new Error(`${name}: ${(err as Error).message}`, { cause: err });
+  }
+}
 
 async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -73,6 +84,19 @@ describe('JetStream bus on its own servers', () => {
     await sub.close();
   });
 
+  it('a bus closed before NATS ever came up lets the process exit', () => {
+    // Run in a child: a leaked reconnect timer would show up as a hang, which a test in this process cannot see.
+    const index = fileURLToPath(new URL('./index.ts', import.meta.url));
+    const code = `
+      const { connectJetStreamBus, eventNames, silentLogger } = await import(${JSON.stringify(index)});
+      const bus = await connectJetStreamBus({ servers: 'nats://127.0.0.1:1', names: eventNames(), logger: silentLogger, source: 'x' });
+      await new Promise((r) => setTimeout(r, 300));
+      await bus.close();`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { timeout: 10_000, encoding: 'utf8' });
+    assert.equal(r.error, undefined, 'child did not exit within 10 s');
+    assert.equal(r.status, 0, r.stderr);
+  });
+
   it('3-node cluster: stream with 3 replicas survives killing its leader', async () => {
     const cluster = await startNatsCluster({ size: 3, name: 'wharf-test-cluster' });
     clusters.push(cluster);
@@ -89,8 +113,8 @@ describe('JetStream bus on its own servers', () => {
     await until(async () => (await bus.health()).ok, 'bus healthy on the cluster');
 
     const admin = await connect({ servers: cluster.urls });
-    const jsm = await admin.jetstreamManager();
-    const info = await jsm.streams.info(names.stream);
+    const jsm = await phase('admin before the failure', () => admin.jetstreamManager());
+    const info = await phase('stream info before the failure', () => jsm.streams.info(names.stream));
     assert.equal(info.config.num_replicas, 3);
     assert.equal((info.cluster?.replicas ?? []).length, 2, 'a leader plus two replicas');
     const leader = info.cluster?.leader ?? '';
@@ -105,7 +129,7 @@ describe('JetStream bus on its own servers', () => {
         return outcome.ack();
       },
     });
-    for (let i = 0; i < 5; i++) await bus.publish(blobDeleted('ha', i));
+    for (let i = 0; i < 5; i++) await phase(`publish ${i} before the failure`, () => bus.publish(blobDeleted('ha', i)));
     await until(() => seen.size === 5, 'deliveries before the failure');
 
     const victim = cluster.indexOfServer(leader);
@@ -122,10 +146,16 @@ describe('JetStream bus on its own servers', () => {
     }
     await until(() => seen.size === 10, 'deliveries after the failure', 20_000);
 
+    // The test's own admin requests may time out while the meta group re-elects (the victim may have led it too).
     const admin2 = await connect({ servers: cluster.urls.filter((_, i) => i !== victim) });
-    const after = await (await admin2.jetstreamManager()).streams.info(names.stream);
-    assert.notEqual(after.cluster?.leader, leader, 'a new leader was elected');
-    assert.equal(after.state.messages, 10, 'every event stored exactly once');
+    let afterInfo: Awaited<ReturnType<JetStreamManager['streams']['info']>> | undefined;
+    await until(async () => {
+      afterInfo = await admin2.jetstreamManager({ timeout: 2_000 }).then((m) => m.streams.info(names.stream)).catch(() => undefined);
+      return afterInfo !== undefined;
+    }, 'stream info after the failure');
+    assert.ok(afterInfo);
+    assert.notEqual(afterInfo.cluster?.leader, leader, 'a new leader was elected');
+    assert.equal(afterInfo.state.messages, 10, 'every event stored exactly once');
     await admin2.close();
     assert.equal((await bus.health()).ok, true);
     await sub.close();
