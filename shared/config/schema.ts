@@ -26,7 +26,7 @@ export const DEFAULTS = {
   },
   nats: { url: null as string | null, prefix: 'wharf', streamReplicas: 1 },
   registry: { deleteEnabled: true, uploadLeaseSeconds: 900 },
-  gc: { enabled: true, intervalSeconds: 3600, graceSeconds: 86400, uploadExpirySeconds: 86400 },
+  gc: { enabled: true, intervalSeconds: 3600, graceSeconds: 86400, uploadExpirySeconds: 86400, uploadMaxAgeSeconds: 604800 },
   log: { level: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' },
 };
 

@@ -64,12 +64,16 @@ export async function deleteUpload(db: Queryable, id: string): Promise<boolean> 
   return (r.rowCount ?? 0) > 0;
 }
 
-/** Uploads untouched for longer than `olderThanSeconds` (abandoned by their clients). */
-export async function staleUploads(db: Queryable, olderThanSeconds: number, limit: number): Promise<UploadRow[]> {
+/**
+ * Uploads untouched for longer than `idleSeconds` (abandoned by their clients) or started more than
+ * `maxAgeSeconds` ago (no session lives longer, which is what lets scratch older than that be swept blindly).
+ */
+export async function staleUploads(db: Queryable, idleSeconds: number, maxAgeSeconds: number, limit: number): Promise<UploadRow[]> {
   const r = await db.query<UploadRow>(
-    `SELECT ${COLUMNS} FROM uploads WHERE updated_at < now() - make_interval(secs => $1)
-       AND (lease_until IS NULL OR lease_until < now()) ORDER BY updated_at LIMIT $2`,
-    [olderThanSeconds, limit],
+    `SELECT ${COLUMNS} FROM uploads
+     WHERE (updated_at < now() - make_interval(secs => $1) OR started_at < now() - make_interval(secs => $2))
+       AND (lease_until IS NULL OR lease_until < now()) ORDER BY updated_at LIMIT $3`,
+    [idleSeconds, maxAgeSeconds, limit],
   );
   return r.rows;
 }

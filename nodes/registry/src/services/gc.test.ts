@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestRegistry, type TestRegistry } from '../../../../test/support/registry.js';
 import { pushBlob, pushImage, sha256 } from '../../../../test/support/oci-client.js';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collectGarbage } from './gc.js';
 import { blobKey } from '../../../../shared/storage/paths.js';
@@ -22,7 +22,7 @@ describe('garbage collection', () => {
       throw e;
     }
   };
-  const gc = () => collectGarbage(reg.node.deps, { graceSeconds: 60, uploadExpirySeconds: 60 });
+  const gc = () => collectGarbage(reg.node.deps, { graceSeconds: 60, uploadExpirySeconds: 60, uploadMaxAgeSeconds: 3600 });
 
   before(async () => {
     reg = await startTestRegistry();
@@ -83,6 +83,27 @@ describe('garbage collection', () => {
     const { rows } = await reg.node.deps.db.query<{ digest: string }>(
       `SELECT b.digest FROM blobs b JOIN blob_placements p ON p.digest = b.digest`);
     for (const { digest } of rows) assert.equal(await bytesExist(digest), true, `${digest} has a row but no bytes`);
+  });
+
+  it('sweeps scratch a crashed writer left behind, and only old scratch', async () => {
+    const tmp = join(reg.dataDir, 'storage', '~tmp');
+    await mkdir(tmp, { recursive: true });
+    await writeFile(join(tmp, 'crashed-writer'), 'half a layer');
+    await writeFile(join(tmp, 'live-writer'), 'a layer in progress');
+    const old = new Date(Date.now() - 3 * 3600 * 1000);
+    await utimes(join(tmp, 'crashed-writer'), old, old);
+    const report = await gc();
+    assert.equal(report.scratchRemoved, 1);
+    assert.deepEqual(await readdir(tmp), ['live-writer']);
+    await rm(join(tmp, 'live-writer'));
+  });
+
+  it('expires upload sessions older than the maximum age even while they are being used', async () => {
+    const start = await fetch(`${reg.url}/v2/gc/old/blobs/uploads/`, { method: 'POST' });
+    const location = start.headers.get('location')!;
+    await reg.node.deps.db.query(`UPDATE uploads SET started_at = now() - interval '2 hours'`);
+    assert.ok((await gc()).uploadsExpired >= 1);
+    assert.equal((await fetch(`${reg.url}${location}`)).status, 404);
   });
 
   it('expires abandoned upload sessions and their bytes', async () => {

@@ -8,7 +8,19 @@ import type { WriterState } from '../../../../shared/storage/driver.js';
 export interface GcReport {
   blobsDeleted: number;
   uploadsExpired: number;
+  scratchRemoved: number;
 }
+
+export interface GcOptions {
+  graceSeconds: number;
+  uploadExpirySeconds: number;
+  /** No upload session outlives this; writer scratch older than it (plus a margin) belongs to crashed writers. */
+  uploadMaxAgeSeconds: number;
+  batch?: number;
+}
+
+// Object stores date scratch by their own clocks (often whole seconds); never cut closer than this to a live writer.
+const SCRATCH_MARGIN_SECONDS = 3600;
 
 /**
  * Online garbage collection. A blob is garbage when no manifest references it and no client was told it exists
@@ -17,8 +29,8 @@ export interface GcReport {
  * concurrent push of the same blob either keeps it alive or re-creates it after the bytes are gone — never a row
  * without bytes.
  */
-export async function collectGarbage(deps: Deps, opts: { graceSeconds: number; uploadExpirySeconds: number; batch?: number }): Promise<GcReport> {
-  const report: GcReport = { blobsDeleted: 0, uploadsExpired: 0 };
+export async function collectGarbage(deps: Deps, opts: GcOptions): Promise<GcReport> {
+  const report: GcReport = { blobsDeleted: 0, uploadsExpired: 0, scratchRemoved: 0 };
   const batch = opts.batch ?? 500;
   for (;;) {
     const candidates = await blobsDb.findGarbageBlobs(deps.db, opts.graceSeconds, batch);
@@ -40,7 +52,7 @@ export async function collectGarbage(deps: Deps, opts: { graceSeconds: number; u
     if (candidates.length < batch) break;
   }
   for (;;) {
-    const stale = await uploadsDb.staleUploads(deps.db, opts.uploadExpirySeconds, batch);
+    const stale = await uploadsDb.staleUploads(deps.db, opts.uploadExpirySeconds, opts.uploadMaxAgeSeconds, batch);
     for (const u of stale.filter((x) => x.region === deps.region)) {
       if (await uploadsDb.deleteUpload(deps.db, u.id)) {
         // Resuming and cancelling the writer is what frees its in-flight scratch (temp file, multipart upload).
@@ -56,20 +68,23 @@ export async function collectGarbage(deps: Deps, opts: { graceSeconds: number; u
     }
     if (stale.length < batch) break;
   }
+  const cutoff = new Date(Date.now() - (opts.uploadMaxAgeSeconds + SCRATCH_MARGIN_SECONDS) * 1000);
+  report.scratchRemoved = (await deps.store.sweepScratch(cutoff)).removed;
+  deps.metrics.gcDeleted.inc({ kind: 'scratch' }, report.scratchRemoved);
   deps.log.info({ ...report }, 'garbage collection finished');
   return report;
 }
 
 /** Runs collectGarbage every interval until the signal aborts; one node at a time thanks to an advisory lock. */
 export function scheduleGc(deps: Deps, signal: AbortSignal): void {
-  const { intervalSeconds, graceSeconds, uploadExpirySeconds } = deps.config.gc;
+  const { intervalSeconds, graceSeconds, uploadExpirySeconds, uploadMaxAgeSeconds } = deps.config.gc;
   const run = async () => {
     const client = await deps.db.connect();
     try {
       const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(0x77676331) AS ok');
       if (!rows[0]?.ok) return;
       try {
-        await collectGarbage(deps, { graceSeconds, uploadExpirySeconds });
+        await collectGarbage(deps, { graceSeconds, uploadExpirySeconds, uploadMaxAgeSeconds });
       } finally {
         await client.query('SELECT pg_advisory_unlock(0x77676331)');
       }
