@@ -269,3 +269,24 @@ describe('manifests', () => {
     await expectManifest('m/params', ['v1'], img.manifest, OCI_MANIFEST);
   });
 });
+
+describe('deletes disabled', () => {
+  let reg: TestRegistry;
+  before(async () => {
+    reg = await startTestRegistry({ WHARF_REGISTRY_DELETE_ENABLED: 'false' });
+  });
+  after(async () => {
+    await reg.stop();
+  });
+
+  it('DELETE of manifests and blobs is 405 UNSUPPORTED and removes nothing', async () => {
+    const base = reg.url;
+    const img = await ociImage(base, 'nodel/app', 'nodel');
+    await putManifestOk(base, 'nodel/app', 'v1', img.manifest, OCI_MANIFEST);
+    const before = await snapshot(base, 'nodel/app', { manifests: ['v1', img.digest], blobs: [img.config.digest] });
+    for (const path of [`manifests/v1`, `manifests/${img.digest}`, `blobs/${img.config.digest}`]) {
+      await expectError(await fetch(`${base}/v2/nodel/app/${path}`, { method: 'DELETE' }), 405, 'UNSUPPORTED');
+    }
+    assert.deepEqual(await snapshot(base, 'nodel/app', { manifests: ['v1', img.digest], blobs: [img.config.digest] }), before);
+  });
+});
