@@ -7,6 +7,7 @@ import { digestOf } from '../oci/index.js';
 import { testNats, uniqueEventPrefix, type TestNats } from '../../test/support/nats-test-server.js';
 import {
   connectJetStreamBus,
+  ensureConsumer,
   ensureStream,
   eventNames,
   outcome,
@@ -72,7 +73,7 @@ describe('JetStream streams and consumers', () => {
     assert.equal((await jsm.streams.info(names.stream)).config.duplicate_window, nanos(5 * 60_000));
   });
 
-  it('makes one durable explicit-ack consumer per filter, with ack wait, max deliver and backoff', async () => {
+  it('makes one durable explicit-ack consumer per filter, with ack wait and max deliver', async () => {
     const durable = replicatorDurable('stream-test');
     const sub = await bus.subscribe({
       durable,
@@ -95,8 +96,20 @@ describe('JetStream streams and consumers', () => {
     assert.equal(manifest.filter_subject, names.filter('manifest.pushed'));
     assert.equal(blob.ack_wait, nanos(10_000));
     assert.equal(blob.max_deliver, 7);
-    assert.deepEqual(blob.backoff, [10_000, 20_000, 40_000, 80_000, 160_000].map(nanos));
+    assert.deepEqual(blob.backoff ?? [], [], 'no server backoff: it would stretch nak delays on nats-server 2.9');
     await sub.close();
+  });
+
+  it('ensureConsumer creates, converges and strips a legacy server backoff', async () => {
+    const spec = { name: 'converge', filterSubject: names.blobDeletedSubject('conv'), ackWaitMs: 5_000, maxDeliver: 9 };
+    await ensureConsumer(jsm, names.stream, spec);
+    await ensureConsumer(jsm, names.stream, spec); // idempotent
+    await jsm.consumers.update(names.stream, 'converge', { backoff: [nanos(5_000), nanos(10_000)], ack_wait: nanos(1_000) });
+    await ensureConsumer(jsm, names.stream, { ...spec, maxDeliver: 11 });
+    const { config } = await jsm.consumers.info(names.stream, 'converge');
+    assert.equal(config.ack_wait, nanos(5_000));
+    assert.equal(config.max_deliver, 11);
+    assert.deepEqual(config.backoff ?? [], []);
   });
 
   it('recreates a deleted consumer and keeps consuming', async () => {

@@ -109,25 +109,18 @@ export interface ConsumerSpec {
 }
 
 /**
- * Server-side redelivery schedule after an ack timeout (a crashed or stuck handler): ack wait, then doubling,
- * capped at 5 minutes. JetStream requires fewer backoff steps than max_deliver.
+ * Durable, pull, explicit-ack consumer on one filter subject.
+ *
+ * No server-side `backoff`: on nats-server 2.9 a consumer with backoff stretches explicit nak delays (measured:
+ * nak(500) on the second delivery came back after 3.5 s with a 3 s backoff, and not within 5 s with a 30 s one),
+ * which breaks the handlers' own retry schedule. Retries are paced by the nak delays handlers (or retryDelayMs)
+ * choose; an ack timeout (crashed or stuck handler) is redelivered after ack_wait.
  */
-export function ackTimeoutBackoffMs(ackWaitMs: number, maxDeliver: number): number[] {
-  const steps: number[] = [];
-  for (let d = ackWaitMs; steps.length < Math.min(5, maxDeliver - 1); d = Math.min(d * 2, 300_000)) {
-    steps.push(Math.max(d, ackWaitMs));
-  }
-  return steps;
-}
-
-/** Durable, pull, explicit-ack consumer on one filter subject. */
 export async function ensureConsumer(jsm: JetStreamManager, stream: string, spec: ConsumerSpec): Promise<void> {
-  const backoff = ackTimeoutBackoffMs(spec.ackWaitMs, spec.maxDeliver).map(nanos);
   const update = {
     ack_wait: nanos(spec.ackWaitMs),
     max_deliver: spec.maxDeliver,
     filter_subject: spec.filterSubject,
-    ...(backoff.length > 0 ? { backoff } : {}),
   };
   let current: ConsumerConfig | undefined;
   try {
@@ -146,10 +139,11 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, spec
     });
     return;
   }
+  const hasBackoff = (current.backoff ?? []).length > 0;
   const same =
     current.ack_wait === update.ack_wait &&
     current.max_deliver === update.max_deliver &&
     current.filter_subject === update.filter_subject &&
-    (current.backoff ?? []).join(',') === (update.backoff ?? []).join(',');
-  if (!same) await jsm.consumers.update(stream, spec.name, update);
+    !hasBackoff;
+  if (!same) await jsm.consumers.update(stream, spec.name, { ...update, ...(hasBackoff ? { backoff: [] } : {}) });
 }

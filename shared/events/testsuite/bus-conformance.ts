@@ -195,6 +195,24 @@ export function runBusConformance(label: string, makeHarness: () => Promise<BusH
       await inbox.quiet(200);
     });
 
+    it('honours the nak delay on every redelivery, not only the first', async () => {
+      const r = region('naks');
+      const { inbox } = await subscribe(`naks-${r}`, [h.names.blobWrittenSubject(r)], (_ev, ctl) =>
+        ctl.deliveryCount < 4 ? outcome.nak(200) : outcome.ack(),
+      );
+      await h.bus.publish(blobWritten(r, 1));
+      const times = [];
+      for (let i = 1; i <= 4; i++) {
+        const got = await inbox.next();
+        assert.equal(got.deliveryCount, i);
+        times.push(got.at);
+      }
+      for (let i = 1; i < times.length; i++) {
+        const gap = (times[i] as number) - (times[i - 1] as number);
+        assert.ok(gap >= 150 && gap < 1_500, `redelivery ${i} came ${gap} ms after the nak(200)`);
+      }
+    });
+
     it('naks with backoff when the handler throws', async () => {
       const r = region('throw');
       const { inbox } = await subscribe(`throw-${r}`, [h.names.blobWrittenSubject(r)], (_ev, ctl) => {
