@@ -19,16 +19,20 @@ export function requestContext(deps: Deps) {
     c.set('route', 'unmatched');
     c.set('actor', 'anonymous');
     const out = c.env?.outgoing;
-    out?.once('finish', () => {
+    // 'close' fires for finished and for aborted exchanges alike; an abort (client gone mid-upload or mid-pull)
+    // is counted under status "aborted" rather than disappearing from logs and metrics.
+    out?.once('close', () => {
       const route = c.get('route');
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const status = out.statusCode;
-      deps.metrics.requests.inc({ route, method: c.req.method, status: String(status) });
+      const finished = out.writableFinished;
+      const status = finished ? String(out.statusCode) : 'aborted';
+      deps.metrics.requests.inc({ route, method: c.req.method, status });
       deps.metrics.latency.observe({ route, method: c.req.method }, seconds);
       const length = Number(out.getHeader('content-length') ?? 0);
-      if (length > 0 && c.req.method !== 'HEAD') deps.metrics.bytesOut.inc({ route }, length);
+      if (finished && length > 0 && c.req.method !== 'HEAD') deps.metrics.bytesOut.inc({ route }, length);
       const entry = { method: c.req.method, path: c.req.path, status, route, ms: Math.round(seconds * 1e4) / 10 };
-      if (status >= 500) log.error(entry, 'request failed');
+      if (!finished) log.warn(entry, 'request aborted');
+      else if (out.statusCode >= 500) log.error(entry, 'request failed');
       else log.info(entry, 'request');
     });
     await next();

@@ -36,6 +36,24 @@ describe('operations endpoints', () => {
     assert.equal(value(/wharf_uploads_in_flight (\d+)/), 0);
   });
 
+  it('counts a request the client abandoned mid-body as aborted', async () => {
+    const { request } = await import('node:http');
+    const req = request(`${reg.url}/v2/ops/abort/blobs/uploads/?digest=sha256:${'a'.repeat(64)}`, {
+      method: 'POST', headers: { 'Content-Length': '1000000' },
+    });
+    req.on('error', () => {});
+    req.write(Buffer.alloc(1000));
+    const metric = async () => /wharf_http_requests_total\{route="upload-start",method="POST",status="aborted"\} (\d+)/
+      .exec(await (await fetch(`${reg.url}/metrics`)).text())?.[1];
+    for (let i = 0; i < 200 && !/wharf_uploads_in_flight 1\b/.test(await (await fetch(`${reg.url}/metrics`)).text()); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    req.destroy();
+    let seen: string | undefined;
+    for (let i = 0; i < 200 && !(seen = await metric()); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(seen, '1');
+  });
+
   it('echoes a sane X-Request-Id and invents one otherwise', async () => {
     const mine = await fetch(`${reg.url}/v2/`, { headers: { 'X-Request-Id': 'abc-123' } });
     assert.equal(mine.headers.get('x-request-id'), 'abc-123');
