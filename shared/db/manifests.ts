@@ -28,6 +28,9 @@ export interface NewManifest {
 
 const COLUMNS = `digest, media_type AS "mediaType", artifact_type AS "artifactType", subject_digest AS "subjectDigest",
   size, annotations`;
+/** The same columns for queries that join manifests as `m`. */
+const M_COLUMNS = `m.digest, m.media_type AS "mediaType", m.artifact_type AS "artifactType", m.subject_digest AS "subjectDigest",
+  m.size, m.annotations`;
 
 /** Stores the manifest and its references; pushing identical bytes again is a no-op. */
 export async function putManifest(db: Queryable, repositoryId: number, m: NewManifest): Promise<void> {
@@ -104,8 +107,7 @@ export async function getManifestByTag(
   db: Queryable, repositoryName: string, tag: string, withContent: boolean,
 ): Promise<(ManifestRow & { content?: Buffer }) | undefined> {
   const r = await db.query<ManifestRow & { content?: Buffer }>(
-    `SELECT m.digest, m.media_type AS "mediaType", m.artifact_type AS "artifactType", m.subject_digest AS "subjectDigest",
-       m.size, m.annotations${withContent ? ', m.content' : ''}
+    `SELECT ${M_COLUMNS}${withContent ? ', m.content' : ''}
      FROM repositories r JOIN tags t ON t.repository_id = r.id
      JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
      WHERE r.name = $1 AND t.name = $2`,
@@ -119,8 +121,7 @@ export async function getManifestByName(
   db: Queryable, repositoryName: string, digest: string, withContent: boolean,
 ): Promise<(ManifestRow & { content?: Buffer }) | undefined> {
   const r = await db.query<ManifestRow & { content?: Buffer }>(
-    `SELECT m.digest, m.media_type AS "mediaType", m.artifact_type AS "artifactType", m.subject_digest AS "subjectDigest",
-       m.size, m.annotations${withContent ? ', m.content' : ''}
+    `SELECT ${M_COLUMNS}${withContent ? ', m.content' : ''}
      FROM repositories r JOIN manifests m ON m.repository_id = r.id
      WHERE r.name = $1 AND m.digest = $2`,
     [repositoryName, digest],
