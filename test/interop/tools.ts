@@ -3,9 +3,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * Sandboxed runners for the real skopeo and podman binaries. Everything they would read or write outside the
- * project (auth files, registries.conf, trust policy, the blob-info cache, podman's storage and state) is pointed at
- * a temp directory, so the tests neither depend on nor change the machine's container configuration.
+ * Sandboxed runners for the real skopeo, podman and buildah binaries. Everything they would read or write outside
+ * the project (auth files, registries.conf, trust policy, the blob-info cache, podman's and buildah's storage and
+ * state) is pointed at a temp directory, so the tests neither depend on nor change the machine's container
+ * configuration.
  */
 
 export interface ToolResult {
@@ -119,10 +120,49 @@ export class Skopeo {
 }
 
 /**
- * podman on vfs storage under `dir`. As root, each podman process runs in a private mount namespace with throwaway
- * overlays on /var/lib and /run: podman 4.3 hardcodes /var/lib/containers/cache (blob-info cache) and
- * /run/containers/networks (netavark state) for root, which would otherwise be created on the machine.
+ * containers/storage on the vfs driver under `dir`, shared by podman and buildah: temp containers.conf and
+ * storage.conf, and `--root`/`--runroot` flags pointing into `dir`. As root, each process runs in a private mount
+ * namespace with throwaway overlays on /var/lib and /run: podman 4.3 and buildah 1.28 hardcode
+ * /var/lib/containers/cache (blob-info cache) and /run/containers/networks (netavark state) for root, which would
+ * otherwise be created on the machine.
  */
+async function storageSandbox(
+  dir: string, bin: string, extraGlobals: (paths: { tmp: string; registriesConf: string }) => string[],
+): Promise<{ env: NodeJS.ProcessEnv; policy: string; prefix: string[] }> {
+  const { env, policy, registriesConf } = await baseSandbox(dir);
+  const root = join(dir, 'storage');
+  const runroot = join(dir, 'runroot');
+  const tmp = join(dir, 'libpod-tmp');
+  const net = join(dir, 'networks');
+  for (const d of [root, runroot, tmp, net]) await mkdir(d, { recursive: true });
+  const containersConf = join(dir, 'containers.conf');
+  const storageConf = join(dir, 'storage.conf');
+  await writeFile(containersConf, [
+    '[engine]', 'events_logger = "none"', 'cgroup_manager = "cgroupfs"', `tmp_dir = ${JSON.stringify(tmp)}`,
+    '[network]', `network_config_dir = ${JSON.stringify(net)}`, '',
+  ].join('\n'));
+  await writeFile(storageConf, [
+    '[storage]', 'driver = "vfs"', `graphroot = ${JSON.stringify(root)}`, `runroot = ${JSON.stringify(runroot)}`, '',
+  ].join('\n'));
+  Object.assign(env, { CONTAINERS_CONF: containersConf, CONTAINERS_STORAGE_CONF: storageConf, CONTAINERS_REGISTRIES_CONF: registriesConf });
+  const tool = [bin, '--root', root, '--runroot', runroot, ...extraGlobals({ tmp, registriesConf }), '--storage-driver', 'vfs'];
+  let prefix = tool;
+  if (isRoot()) {
+    const ov = join(dir, 'overlays');
+    for (const d of ['var-lib/up', 'var-lib/work', 'run/up', 'run/work']) await mkdir(join(ov, d), { recursive: true });
+    const script = [
+      'set -e',
+      'o=$1; shift',
+      'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$o/var-lib/up,workdir=$o/var-lib/work" /var/lib',
+      'mount -t overlay overlay -o "lowerdir=/run,upperdir=$o/run/up,workdir=$o/run/work" /run',
+      'exec "$@"',
+    ].join('\n');
+    prefix = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ov, ...tool];
+  }
+  return { env, policy, prefix };
+}
+
+/** podman on vfs storage under `dir` (see storageSandbox). */
 export class Podman {
   private constructor(
     readonly version: string, private readonly env: NodeJS.ProcessEnv, private readonly prefix: string[], readonly policy: string,
@@ -130,41 +170,37 @@ export class Podman {
 
   static async create(dir: string): Promise<Podman> {
     const version = await requireTool('podman', 'podman');
-    const { env, policy, registriesConf } = await baseSandbox(dir);
-    const root = join(dir, 'storage');
-    const runroot = join(dir, 'runroot');
-    const tmp = join(dir, 'libpod-tmp');
-    const net = join(dir, 'networks');
-    for (const d of [root, runroot, tmp, net]) await mkdir(d, { recursive: true });
-    const containersConf = join(dir, 'containers.conf');
-    const storageConf = join(dir, 'storage.conf');
-    await writeFile(containersConf, [
-      '[engine]', 'events_logger = "none"', 'cgroup_manager = "cgroupfs"', `tmp_dir = ${JSON.stringify(tmp)}`,
-      '[network]', `network_config_dir = ${JSON.stringify(net)}`, '',
-    ].join('\n'));
-    await writeFile(storageConf, [
-      '[storage]', 'driver = "vfs"', `graphroot = ${JSON.stringify(root)}`, `runroot = ${JSON.stringify(runroot)}`, '',
-    ].join('\n'));
-    Object.assign(env, { CONTAINERS_CONF: containersConf, CONTAINERS_STORAGE_CONF: storageConf, CONTAINERS_REGISTRIES_CONF: registriesConf });
-    const podman = ['podman', '--root', root, '--runroot', runroot, '--tmpdir', tmp, '--storage-driver', 'vfs'];
-    let prefix = podman;
-    if (isRoot()) {
-      const ov = join(dir, 'overlays');
-      for (const d of ['var-lib/up', 'var-lib/work', 'run/up', 'run/work']) await mkdir(join(ov, d), { recursive: true });
-      const script = [
-        'set -e',
-        'o=$1; shift',
-        'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$o/var-lib/up,workdir=$o/var-lib/work" /var/lib',
-        'mount -t overlay overlay -o "lowerdir=/run,upperdir=$o/run/up,workdir=$o/run/work" /run',
-        'exec "$@"',
-      ].join('\n');
-      prefix = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ov, ...podman];
-    }
+    const { env, policy, prefix } = await storageSandbox(dir, 'podman', ({ tmp }) => ['--tmpdir', tmp]);
     return new Podman(version, env, prefix, policy);
   }
 
   run(args: string[]): Promise<ToolResult> {
     return run(this.prefix[0]!, [...this.prefix.slice(1), ...args], this.env, ['podman', ...args]);
+  }
+
+  async ok(args: string[]): Promise<ToolResult> {
+    return check(await this.run(args));
+  }
+}
+
+/**
+ * buildah on vfs storage under `dir` (see storageSandbox). Its registries.conf is the sandbox's empty one; pass
+ * `policy` as --signature-policy to the commands that copy images (commit, push).
+ */
+export class Buildah {
+  private constructor(
+    readonly version: string, private readonly env: NodeJS.ProcessEnv, private readonly prefix: string[], readonly policy: string,
+  ) {}
+
+  static async create(dir: string): Promise<Buildah> {
+    const version = await requireTool('buildah', 'buildah');
+    // buildah has no --tmpdir; TMPDIR (set by baseSandbox) and containers.conf's tmp_dir cover its temp files.
+    const { env, policy, prefix } = await storageSandbox(dir, 'buildah', ({ registriesConf }) => ['--registries-conf', registriesConf]);
+    return new Buildah(version, env, prefix, policy);
+  }
+
+  run(args: string[]): Promise<ToolResult> {
+    return run(this.prefix[0]!, [...this.prefix.slice(1), ...args], this.env, ['buildah', ...args]);
   }
 
   async ok(args: string[]): Promise<ToolResult> {
