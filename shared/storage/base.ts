@@ -1,4 +1,4 @@
-import { PassThrough, addAbortSignal, type Readable } from 'node:stream';
+import { PassThrough, addAbortSignal, type Readable, type Writable } from 'node:stream';
 import {
   DriverError,
   InvalidKeyError,
@@ -106,6 +106,19 @@ class BaseStore implements BlobStore {
     }
     const src = await this.call('read', key, o?.signal, () => this.inner.read(key, o));
     return guardStream(src, (err) => normaliseError(this.inner.name, key, err), o?.signal);
+  }
+
+  /** No permit: a transfer may last minutes, and the cap is meant for backend calls, not for clients' downloads. */
+  async copyTo(key: string, dest: Writable, o?: OpOpts & { offset?: number; length?: number }): Promise<number> {
+    checkKey(this.name, key);
+    const offset = o?.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(this.name, key, offset);
+    o?.signal?.throwIfAborted();
+    try {
+      return await this.inner.copyTo(key, dest, o);
+    } catch (err) {
+      throw normaliseError(this.inner.name, key, err);
+    }
   }
 
   async readSmall(key: string, o?: OpOpts & { maxBytes?: number }): Promise<Uint8Array> {

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /**
  * The storage driver contract: a deliberately dumb key → bytes store. It knows nothing of digests,
@@ -25,6 +25,11 @@ export interface BlobStore {
   stat(key: string, o?: OpOpts): Promise<ObjectInfo>;
   /** Streams the object (or a byte range of it). Errors with NotFoundError / InvalidOffsetError. */
   read(key: string, o?: OpOpts & { offset?: number; length?: number }): Promise<Readable>;
+  /**
+   * Copies the object (or a byte range) into `dest`, resolving with the bytes written once `dest` accepted them
+   * all. Drivers may reuse their buffers between writes, so this is the cheap way to serve bulk reads.
+   */
+  copyTo(key: string, dest: Writable, o?: OpOpts & { offset?: number; length?: number }): Promise<number>;
   /** Reads a small object whole; refuses objects above `maxBytes` (default 4 MiB). */
   readSmall(key: string, o?: OpOpts & { maxBytes?: number }): Promise<Uint8Array>;
   /** Atomically replaces the object. */

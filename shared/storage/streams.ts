@@ -1,4 +1,5 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { InvalidOffsetError, TooLargeError } from './driver.js';
 
 export const DEFAULT_READ_SMALL_MAX = 4 * 1024 * 1024;
@@ -50,4 +51,55 @@ export async function readBounded(
 /** An empty stream (offset == size, or length 0). */
 export function emptyStream(): Readable {
   return Readable.from([], { objectMode: false });
+}
+
+/** copyTo for drivers without a faster path: stream the read into the destination. */
+export async function copyViaRead(
+  read: () => Promise<Readable>,
+  dest: Writable,
+): Promise<number> {
+  const src = await read();
+  let n = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      n += chunk.byteLength;
+      cb(null, chunk);
+    },
+  });
+  await pipeline(src, count, dest, { end: false });
+  return n;
+}
+
+/** Writes one chunk and resolves once `dest` is done with it (so the caller may reuse the buffer). */
+export function writeAndRelease(dest: Writable, chunk: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (dest.destroyed) {
+      reject(Object.assign(new Error('destination closed'), { code: 'ERR_STREAM_DESTROYED' }));
+      return;
+    }
+    let settled = false;
+    const onClose = () => finish(Object.assign(new Error('destination closed'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    const finish = (err?: Error | null) => {
+      if (settled) return;
+      settled = true;
+      dest.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    // A destination torn down mid-write may never call back; its 'close' settles the write instead.
+    dest.once('close', onClose);
+    dest.write(chunk, finish);
+  });
+}
+
+/** Reusable equal-sized buffers; keeps at most `keep` idle ones, so memory stays bounded under any load. */
+export class BufferPool {
+  private readonly idle: Buffer[] = [];
+  constructor(readonly size: number, private readonly keep: number) {}
+  take(): Buffer {
+    return this.idle.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+  give(b: Buffer): void {
+    if (this.idle.length < this.keep && b.byteLength === this.size) this.idle.push(b);
+  }
 }

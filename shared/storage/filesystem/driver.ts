@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import {
   DriverError,
   NotFoundError,
@@ -14,7 +14,7 @@ import {
 } from '../driver.js';
 import { compareKeys, isValidSegment } from '../keys.js';
 import { ParamReader, type DriverParams } from '../params.js';
-import { DEFAULT_READ_SMALL_MAX, emptyStream, resolveRange } from '../streams.js';
+import { BufferPool, DEFAULT_READ_SMALL_MAX, emptyStream, resolveRange, writeAndRelease } from '../streams.js';
 import { StateReader, WRITER_ID_RE } from '../writer-state.js';
 import { errCode, fsyncDir, isMissing, pruneEmptyDirs, renameInto } from './fs-utils.js';
 
@@ -26,6 +26,7 @@ import { errCode, fsyncDir, isMissing, pruneEmptyDirs, renameInto } from './fs-u
  */
 export const TMP_DIR = '~tmp';
 const READ_CHUNK = 1024 * 1024;
+const COPY_BUFFERS = new BufferPool(2 * 1024 * 1024, 32);
 
 export interface FilesystemParams {
   root: string;
@@ -259,6 +260,41 @@ export class FilesystemDriver implements BlobStore {
       } else if (key > after) {
         yield key;
       }
+    }
+  }
+
+  /**
+   * Bulk reads without allocating: two pooled 2 MiB buffers alternate, one being filled from the file while the
+   * other is written, and a buffer is refilled only after the destination released it. Measured on loopback this
+   * costs about half the CPU per GiB of a read stream.
+   */
+  async copyTo(key: string, dest: Writable, o?: OpOpts & { offset?: number; length?: number }): Promise<number> {
+    const { fh, size } = await this.openFile(key);
+    const buffers: Buffer[] = [];
+    let released = false;
+    try {
+      const range = resolveRange(this.name, key, size, o?.offset, o?.length);
+      buffers.push(COPY_BUFFERS.take(), COPY_BUFFERS.take());
+      const pending: (Promise<void> | undefined)[] = [undefined, undefined];
+      let pos = range.start;
+      for (let i = 0; pos < range.end; i ^= 1) {
+        o?.signal?.throwIfAborted();
+        await pending[i];
+        const buf = buffers[i]!;
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.byteLength, range.end - pos), pos);
+        if (bytesRead === 0) throw new DriverError(this.name, key, `object ended at ${pos} of ${range.end} bytes`);
+        pending[i] = writeAndRelease(dest, buf.subarray(0, bytesRead));
+        // An unobserved rejection of the other slot must not crash the process; it is awaited in turn.
+        pending[i]!.catch(() => {});
+        pos += bytesRead;
+      }
+      await Promise.all(pending);
+      released = true;
+      return range.end - range.start;
+    } finally {
+      await fh.close();
+      // After a failure a write may still hold a buffer; only buffers known to be released go back to the pool.
+      if (released) for (const b of buffers) COPY_BUFFERS.give(b);
     }
   }
 

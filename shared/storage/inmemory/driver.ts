@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import {
   NotFoundError,
   TooLargeError,
@@ -11,7 +11,7 @@ import {
 } from '../driver.js';
 import { compareKeys } from '../keys.js';
 import { ParamReader, type DriverParams } from '../params.js';
-import { DEFAULT_READ_SMALL_MAX, bufferStream, resolveRange } from '../streams.js';
+import { DEFAULT_READ_SMALL_MAX, bufferStream, copyViaRead, resolveRange } from '../streams.js';
 import { StateReader, WRITER_ID_RE } from '../writer-state.js';
 
 interface StoredObject {
@@ -113,6 +113,10 @@ export class InMemoryDriver implements BlobStore {
       o?.signal?.throwIfAborted();
       yield k;
     }
+  }
+
+  copyTo(key: string, dest: Writable, o?: OpOpts & { offset?: number; length?: number }): Promise<number> {
+    return copyViaRead(() => this.read(key, o), dest);
   }
 
   async presignGet(): Promise<string | null> {

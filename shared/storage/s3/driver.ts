@@ -16,7 +16,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import {
   DriverError,
@@ -31,7 +31,7 @@ import {
 } from '../driver.js';
 import { isValidKey } from '../keys.js';
 import type { DriverParams } from '../params.js';
-import { DEFAULT_READ_SMALL_MAX, emptyStream, readBounded, resolveRange } from '../streams.js';
+import { DEFAULT_READ_SMALL_MAX, copyViaRead, emptyStream, readBounded, resolveRange } from '../streams.js';
 import { StateReader, WRITER_ID_RE } from '../writer-state.js';
 import { isInvalidRange, isNoSuchKey, isNoSuchUpload, s3ErrorName } from './errors.js';
 import { parseS3Params, type S3Params } from './params.js';
@@ -456,6 +456,10 @@ export class S3Driver implements BlobStore {
     }
     await this.deleteMany(del, signal);
     return { removed: removed + del.length };
+  }
+
+  copyTo(key: string, dest: Writable, o?: OpOpts & { offset?: number; length?: number }): Promise<number> {
+    return copyViaRead(() => this.read(key, o), dest);
   }
 
   async presignGet(key: string, o: { expiresInSec: number }): Promise<string | null> {

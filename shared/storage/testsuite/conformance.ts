@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import {
   InvalidKeyError,
   InvalidOffsetError,
@@ -143,6 +145,54 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Dri
       await store.writeSmall('r/empty', new Uint8Array(0));
       assert.equal((await bytesOf(await store.read('r/empty', { offset: 0, length: 10 }))).length, 0);
       await assert.rejects(store.read('r/empty', { offset: 1 }), InvalidOffsetError);
+    });
+
+    it('copyTo: whole object, ranges across buffer boundaries, slow destination, missing key, torn-down destination', { timeout: 60_000 }, async () => {
+      const size = 5 * MiB + 12345;
+      const w = await store.openWriter('c/x');
+      await writePrng(w, 7, 0, [size]);
+      await w.commit();
+      const collect = () => {
+        const chunks: Buffer[] = [];
+        // Like a socket, this destination reads the chunk only when it completes the write, a little later; a
+        // driver that refills a buffer before the write's callback corrupts what arrives.
+        const dest = new Writable({
+          highWaterMark: 1,
+          write(chunk: Buffer, _e, cb) {
+            setTimeout(() => {
+              chunks.push(Buffer.from(chunk));
+              cb();
+            }, 2);
+          },
+        });
+        // The caller ends the destination after copyTo, as an HTTP handler ends its response.
+        const bytes = async () => {
+          dest.end();
+          await once(dest, 'finish');
+          return Buffer.concat(chunks);
+        };
+        return { dest, bytes };
+      };
+      const whole = collect();
+      assert.equal(await store.copyTo('c/x', whole.dest), size);
+      assert.equal(createHash('sha256').update(await whole.bytes()).digest('hex'), prngSha256(7, 0, size));
+      for (const [offset, length] of [[2 * MiB - 3, 2 * MiB + 10], [size - 5, 100], [0, 1], [size, 10]] as const) {
+        const part = collect();
+        const expected = Math.max(0, Math.min(length, size - offset));
+        assert.equal(await store.copyTo('c/x', part.dest, { offset, length }), expected);
+        assert.deepEqual(await part.bytes(), prngBytes(7, offset, expected));
+      }
+      await assert.rejects(store.copyTo('c/missing', collect().dest), NotFoundError);
+      await assert.rejects(store.copyTo('c/x', collect().dest, { offset: size + 1 }), InvalidOffsetError);
+      let writes = 0;
+      const dying = new Writable({
+        write(_c, _e, cb) {
+          if (++writes === 2) this.destroy(new Error('client went away'));
+          else cb();
+        },
+      });
+      dying.on('error', () => {});
+      await assert.rejects(store.copyTo('c/x', dying));
     });
 
     it('NotFoundError from every operation on a missing key', async () => {

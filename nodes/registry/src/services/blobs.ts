@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { Deps } from '../deps.js';
 import { WharfError } from '../../../../shared/errors/errcode.js';
 import { BLOB_UNKNOWN, RANGE_INVALID } from '../../../../shared/errors/codes.js';
@@ -52,9 +52,13 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
-export async function openBlob(deps: Deps, info: BlobInfo, range?: ByteRange): Promise<Readable> {
+/**
+ * Streams the blob (or a range) into `dest` through the driver's copy path (pooled buffers on the filesystem).
+ * A missing object fails before the first byte, so the caller can still answer with an error.
+ */
+export async function sendBlob(deps: Deps, info: BlobInfo, dest: Writable, range?: ByteRange): Promise<void> {
   try {
-    return await deps.store.read(info.storageKey, range ? { offset: range.start, length: range.end - range.start + 1 } : {});
+    await deps.store.copyTo(info.storageKey, dest, range ? { offset: range.start, length: range.end - range.start + 1 } : {});
   } catch (e) {
     if (e instanceof NotFoundError) {
       deps.log.error({ digest: info.digest, key: info.storageKey }, 'placement recorded but bytes missing from the store');

@@ -1,11 +1,10 @@
-import { pipeline } from 'node:stream/promises';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Deps } from '../deps.js';
 import type { Ctx, MethodMap, RouteParams } from './routes.js';
 import { WharfError } from '../../../../shared/errors/errcode.js';
 import { METHOD_NOT_ALLOWED } from '../../../../shared/errors/codes.js';
 import { findRepository } from '../../../../shared/db/repositories.js';
-import { openBlob, parseRange, presignBlob, statBlob, unlinkBlob } from '../services/blobs.js';
+import { parseRange, presignBlob, sendBlob, statBlob, unlinkBlob } from '../services/blobs.js';
 import { parseDigestParam } from '../services/uploads.js';
 
 export function blobHandlers(deps: Deps): MethodMap {
@@ -31,7 +30,6 @@ export function blobHandlers(deps: Deps): MethodMap {
         return new Response(null, { status: 307, headers: { Location: url, 'Docker-Content-Digest': blob.digest, 'Content-Length': '0' } });
       }
       const range = parseRange(c.req.header('range'), blob.size);
-      const stream = await openBlob(deps, blob, range);
       const headers: Record<string, string> = {
         'Content-Type': 'application/octet-stream',
         'Docker-Content-Digest': blob.digest,
@@ -39,23 +37,26 @@ export function blobHandlers(deps: Deps): MethodMap {
         ETag: `"${blob.digest}"`,
         'Docker-Distribution-API-Version': 'registry/2.0',
         'X-Request-Id': c.get('requestId'),
+        'Content-Length': String(range ? range.end - range.start + 1 : blob.size),
       };
-      let status = 200;
-      if (range) {
-        status = 206;
-        headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
-        headers['Content-Length'] = String(range.end - range.start + 1);
-      } else {
-        headers['Content-Length'] = String(blob.size);
-      }
-      // Straight from the store's stream to the socket: no web-stream adaptation on the bulk path.
+      if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
+      // Straight from the store to the Node response: no web-stream adaptation on the bulk path. Headers go out
+      // with the first bytes, so a store failure before them still becomes a proper error response.
       const out = c.env.outgoing;
-      // setHeader (not writeHead's argument) so the metrics hook can read Content-Length back.
+      out.statusCode = range ? 206 : 200;
       for (const [k, v] of Object.entries(headers)) out.setHeader(k, v);
-      out.writeHead(status);
-      pipeline(stream, out).catch((err) => {
-        if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') c.get('log').warn({ err }, 'blob stream failed');
-      });
+      try {
+        await sendBlob(deps, blob, out, range);
+      } catch (err) {
+        if (!out.headersSent) {
+          for (const k of Object.keys(headers)) out.removeHeader(k);
+          throw err;
+        }
+        if ((err as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') c.get('log').warn({ err }, 'blob transfer failed');
+        out.destroy();
+        return RESPONSE_ALREADY_SENT;
+      }
+      out.end();
       return RESPONSE_ALREADY_SENT;
     },
     DELETE: async (_c, { name, ref }) => {
