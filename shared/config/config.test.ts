@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './index.js';
+import { ConfigError, loadConfig, peersByDistance, policyFor, requiredRegions } from './index.js';
 
 describe('loadConfig', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cfg-'));
@@ -49,5 +49,58 @@ describe('loadConfig', () => {
     ['a bad region', { WHARF_NODE_REGION: 'EU West' }, /region/],
   ] as const) {
     it(`fails on ${name}`, () => assert.throws(() => loadConfig(env as Record<string, string>), (e: unknown) => e instanceof ConfigError && re.test(e.message)));
+  }
+});
+
+describe('cluster section', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cluster-'));
+  const file = (o: unknown) => {
+    const p = join(dir, `${Math.random()}.json`);
+    writeFileSync(p, JSON.stringify(o));
+    return p;
+  };
+  const cluster = {
+    regions: {
+      'us-east': { endpoint: 'http://us.example', nearest: ['eu-west'], storage: { driver: 's3', s3: { bucket: 'us', endpoint: 'http://s3' } } },
+      'eu-west': { storage: { driver: 'filesystem', filesystem: { root: '/srv/eu' } } },
+      'ap-south': { nearest: ['eu-west', 'us-east'], storage: { driver: 'inmemory' } },
+    },
+    replication: { default: { regions: 'all' }, namespaces: { eu: { regions: ['eu-west', 'us-east'], syncRegions: 2 } } },
+  };
+
+  it('parses regions, their stores, nearness and the replication policy', () => {
+    const c = loadConfig({ WHARF_CONFIG: file({ node: { region: 'eu-west' }, cluster }) });
+    assert.deepEqual(c.cluster.regions.map((r) => r.name), ['ap-south', 'eu-west', 'us-east']);
+    const us = c.cluster.regions.find((r) => r.name === 'us-east')!;
+    assert.equal(us.storage.driver, 's3');
+    assert.equal((us.storage.s3 as { bucket: string }).bucket, 'us');
+    assert.equal((us.storage.s3 as { forcePathStyle: boolean }).forcePathStyle, true, 'region stores get the storage defaults');
+    assert.deepEqual(requiredRegions(c.cluster, 'eu/app'), ['eu-west', 'us-east']);
+    assert.deepEqual(requiredRegions(c.cluster, 'other/app'), ['ap-south', 'eu-west', 'us-east']);
+    assert.equal(policyFor(c.cluster, 'eu/app').syncRegions, 2);
+    assert.deepEqual(peersByDistance(c.cluster, 'ap-south'), ['eu-west', 'us-east']);
+    assert.deepEqual(peersByDistance(c.cluster, 'us-east'), ['eu-west', 'ap-south']);
+    assert.deepEqual(peersByDistance(c.cluster, 'eu-west'), ['ap-south', 'us-east']);
+  });
+
+  it('is a one-region cluster of the node\'s own store without a cluster section', () => {
+    const c = loadConfig({ WHARF_NODE_REGION: 'x', WHARF_STORAGE_DRIVER: 'inmemory' });
+    assert.deepEqual(c.cluster.regions.map((r) => [r.name, r.storage.driver]), [['x', 'inmemory']]);
+  });
+
+  for (const [name, mutate, re] of [
+    ['a node outside the cluster', (o: any) => (o.node.region = 'mars'), /not one of the cluster's regions/],
+    ['an unknown region key', (o: any) => (o.cluster.regions['us-east'].zone = 'a'), /unknown config key "cluster.regions.us-east.zone"/],
+    ['a bad store in a region', (o: any) => (o.cluster.regions['eu-west'].storage = { driver: 's3' }), /cluster.regions.eu-west.storage.s3.bucket is required/],
+    ['an unknown storage key in a region', (o: any) => (o.cluster.regions['eu-west'].storage.fs = {}), /unknown config key "cluster.regions.eu-west.storage.fs"/],
+    ['nearest naming a stranger', (o: any) => (o.cluster.regions['us-east'].nearest = ['mars']), /not another region/],
+    ['a policy naming a stranger', (o: any) => (o.cluster.replication.namespaces.eu.regions = ['mars']), /unknown region "mars"/],
+    ['syncRegions above the regions required', (o: any) => (o.cluster.replication.namespaces.eu.syncRegions = 3), /syncRegions must be an integer from 1 to 2/],
+  ] as const) {
+    it(`fails on ${name}`, () => {
+      const o = structuredClone({ node: { region: 'eu-west' }, cluster }) as any;
+      (mutate as (o: any) => void)(o);
+      assert.throws(() => loadConfig({ WHARF_CONFIG: file(o) }), (e: unknown) => e instanceof ConfigError && (re as RegExp).test(e.message));
+    });
   }
 });

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULTS, type Config } from './schema.js';
+import { ClusterConfigError, parseCluster, singleRegionCluster, type ClusterConfig, type StorageSection } from './cluster.js';
 
 export { DEFAULTS, SECRET_KEYS, type Config } from './schema.js';
+export * from './cluster.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -19,12 +21,19 @@ type Tree = { [k: string]: unknown };
 export function loadConfig(env: Record<string, string | undefined>, opts: { file?: string } = {}): Config {
   const cfg = structuredClone(DEFAULTS) as unknown as Tree;
   const file = opts.file ?? env.WHARF_CONFIG;
+  let clusterRaw: unknown;
   if (file) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
       throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+    }
+    // The cluster section has region names as keys, so it is checked by its own parser, not the fixed schema.
+    if (isTree(parsed) && 'cluster' in parsed) {
+      const { cluster, ...rest } = parsed;
+      clusterRaw = cluster;
+      parsed = rest;
     }
     merge(cfg, parsed, DEFAULTS as unknown as Tree, '');
   }
@@ -40,22 +49,46 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { file
   const c = cfg as unknown as Config;
   validate(c);
   c.dataDir = resolve(c.dataDir);
+  c.cluster = clusterRaw === undefined ? singleRegionCluster(c.node.region, c.storage as unknown as StorageSection) : parseClusterSection(clusterRaw);
+  if (!c.cluster.regions.some((r) => r.name === c.node.region)) {
+    throw new ConfigError(`node.region "${c.node.region}" is not one of the cluster's regions (${c.cluster.regions.map((r) => r.name).join(', ')})`);
+  }
   return deepFreeze(c);
+}
+
+function parseClusterSection(raw: unknown): ClusterConfig {
+  try {
+    return parseCluster(raw, (section, at) => {
+      const storage = structuredClone(DEFAULTS.storage) as unknown as Tree;
+      merge(storage, section, DEFAULTS.storage as unknown as Tree, at);
+      validateStorage(storage as unknown as Config['storage'], at);
+      return storage as unknown as StorageSection;
+    });
+  } catch (e) {
+    if (e instanceof ClusterConfigError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
+function isTree(v: unknown): v is Tree {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function validate(c: Config): void {
   if (!Number.isInteger(c.server.port) || c.server.port < 0 || c.server.port > 65535) throw new ConfigError('server.port must be 0-65535');
-  if (!['filesystem', 's3', 'inmemory'].includes(c.storage.driver)) {
-    throw new ConfigError(`storage.driver "${c.storage.driver}" is not one of filesystem, s3, inmemory`);
-  }
+  validateStorage(c.storage, 'storage');
   if (!/^[a-z0-9-]+$/.test(c.node.region)) throw new ConfigError('node.region must match [a-z0-9-]+');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.log.level)) throw new ConfigError(`log.level "${c.log.level}" is unknown`);
-  if (c.storage.driver === 's3' && !c.storage.s3.bucket) {
-    throw new ConfigError('storage.s3.bucket is required for the s3 driver');
-  }
   for (const [k, v] of [['gc.graceSeconds', c.gc.graceSeconds], ['gc.intervalSeconds', c.gc.intervalSeconds]] as const) {
     if (!(v >= 0)) throw new ConfigError(`${k} must be >= 0`);
   }
+}
+
+function validateStorage(s: Config['storage'], at: string): void {
+  if (!['filesystem', 's3', 'inmemory'].includes(s.driver)) {
+    throw new ConfigError(`${at}.driver "${s.driver}" is not one of filesystem, s3, inmemory`);
+  }
+  if (s.driver === 's3' && !s.s3.bucket) throw new ConfigError(`${at}.s3.bucket is required for the s3 driver`);
 }
 
 function merge(target: Tree, src: unknown, schema: Tree, at: string): void {

@@ -1,3 +1,5 @@
+import type { ClusterConfig } from './cluster.js';
+
 /**
  * Every configuration key Wharf knows, with its default. The config file (JSON) and the environment may only set
  * keys listed here; anything else fails startup. `null` marks an optional key without default (a string).
@@ -35,6 +37,8 @@ type Widen<T> = T extends string ? string : T extends number ? number : T extend
 export type Config = Widen<typeof DEFAULTS> & {
   storage: { driver: 'filesystem' | 's3' | 'inmemory' };
   log: { level: typeof DEFAULTS.log.level };
+  /** From the config file's `cluster` section; a node without one is a one-region cluster of its own. */
+  cluster: ClusterConfig;
 };
 
 /** Keys whose values never reach logs. */
