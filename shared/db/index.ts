@@ -6,3 +6,4 @@ export * as manifests from './manifests.js';
 export * as tags from './tags.js';
 export * as uploads from './uploads.js';
 export * as placements from './placements.js';
+export * as replication from './replication.js';
