@@ -13,8 +13,9 @@ type DriverFactory = (params: DriverParams) => Promise<BlobStore>;
 const FACTORIES = {
   filesystem: createFilesystemDriver,
   inmemory: async (params) => createInMemoryDriver(params),
-  // Loaded on demand: the AWS SDK costs startup time and memory that filesystem deployments need not pay.
+  // Loaded on demand: the cloud SDKs cost startup time and memory that filesystem deployments need not pay.
   s3: async (params) => (await import('./s3/driver.js')).createS3Driver(params),
+  azure: async (params) => (await import('./azure/driver.js')).createAzureDriver(params),
 } satisfies Record<string, DriverFactory>;
 
 export type DriverName = keyof typeof FACTORIES;
