@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Config } from '../../../shared/config/index.js';
@@ -7,9 +6,9 @@ import { createLogger, type Logger } from '../../../shared/logging/logger.js';
 import { createPool } from '../../../shared/db/pool.js';
 import { migrate } from '../../../shared/db/migrate.js';
 import { startEmbeddedDatabase } from '../../../shared/db/embedded.js';
-import { createDriver } from '../../../shared/storage/registry.js';
-import type { BaseOptions } from '../../../shared/storage/base.js';
-import type { BlobStore } from '../../../shared/storage/driver.js';
+import { openConfiguredStore } from '../../../shared/storage/from-config.js';
+import { RegionalStores } from '../../../shared/storage/regional.js';
+import { peersByDistance } from '../../../shared/config/index.js';
 import {
   connectJetStreamBus, createMemoryBus, eventNames, eventSource, type EventBus,
 } from '../../../shared/events/index.js';
@@ -21,6 +20,7 @@ import { busEvents } from './services/events.js';
 import { UploadHashers } from './services/upload-hashers.js';
 import { openAccess } from './services/access.js';
 import { scheduleGc } from './services/gc.js';
+import { RegionHealth } from './services/region-health.js';
 
 export interface RunningNode {
   url: string;
@@ -49,8 +49,9 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
   closers.unshift({ name: 'postgres-pool', close: () => db.end() });
   await migrate(db, log);
 
-  const store = await createStore(config, { maxConcurrency: config.storage.maxConcurrency, logger: log.child({ component: 'storage' }) });
-  closers.unshift({ name: 'storage', close: async () => store.close?.() });
+  const stores = await openRegionalStores(config, log);
+  const store = stores.home;
+  closers.unshift({ name: 'storage', close: () => stores.close() });
 
   const names = eventNames(config.nats.prefix);
   const source = eventSource({ node: config.node.name, region: config.node.region, instance });
@@ -64,7 +65,7 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
   const events = busEvents(bus, config.node.region, log, metrics);
   closers.unshift({ name: 'event-drain', close: () => events.drain() });
   const deps: Deps = {
-    config, log, db, store, events, metrics, region: config.node.region,
+    config, log, db, store, stores, regionHealth: new RegionHealth(), events, metrics, region: config.node.region,
     hashers: new UploadHashers(), access: openAccess,
     readiness: async () => ({
       database: await check(async () => void (await db.query('SELECT 1'))),
@@ -112,20 +113,20 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
   };
 }
 
-async function createStore(config: Config, base: BaseOptions): Promise<BlobStore> {
-  const s = config.storage;
-  switch (s.driver) {
-    case 'filesystem':
-      return createDriver('filesystem', { root: s.filesystem.root ?? join(config.dataDir, 'storage'), fsync: s.filesystem.fsync }, base);
-    case 's3':
-      return createDriver('s3', stripNulls({ ...s.s3, presign: s.redirect }), base);
-    case 'inmemory':
-      return createDriver('inmemory', {}, base);
-  }
-}
-
-function stripNulls(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
+/** The home region's store now; peer regions' stores when first needed (read fallback, sync replication). */
+export async function openRegionalStores(config: Config, log: Logger): Promise<RegionalStores> {
+  const sectionOf = (region: string) => {
+    const r = config.cluster.regions.find((x) => x.name === region);
+    if (!r) throw new Error(`unknown region ${region}`);
+    return r.storage as unknown as Config['storage'];
+  };
+  const open = (region: string) => {
+    const section = sectionOf(region);
+    return openConfiguredStore(section, config.dataDir, {
+      maxConcurrency: section.maxConcurrency, logger: log.child({ component: 'storage', storeRegion: region }),
+    });
+  };
+  return new RegionalStores(config.node.region, await open(config.node.region), open, peersByDistance(config.cluster, config.node.region));
 }
 
 async function check(fn: () => Promise<void>): Promise<{ ok: boolean; detail?: string }> {

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Deps } from '../deps.js';
 import { WharfError } from '../../../../shared/errors/errcode.js';
-import { BLOB_UNKNOWN, RANGE_INVALID } from '../../../../shared/errors/codes.js';
+import { BLOB_UNKNOWN, RANGE_INVALID, UNAVAILABLE } from '../../../../shared/errors/codes.js';
 import { NotFoundError } from '../../../../shared/storage/driver.js';
 import { lockDigest, withTx } from '../../../../shared/db/pool.js';
 import * as blobsDb from '../../../../shared/db/blobs.js';
@@ -12,18 +12,25 @@ import type { Digest } from '../../../../shared/oci/digest.js';
 export interface BlobInfo {
   digest: Digest;
   size: number;
-  storageKey: string;
+  repository: string;
+  /** Regions holding the bytes, home first then nearest first, with the key in each region's store. */
+  sources: { region: string; storageKey: string }[];
 }
 
-/** The blob as this repository sees it, with where its bytes are in this region. */
+/**
+ * The blob as this repository sees it, with every region that holds its bytes. A blob not yet replicated here is
+ * still served (from the nearest region holding it): a pull never fails because replication is behind.
+ */
 export async function statBlob(deps: Deps, repo: RepositoryRow | undefined, digest: Digest): Promise<BlobInfo> {
   const blob = repo ? await blobsDb.touchLinkedBlob(deps.db, repo.id, digest) : undefined;
   if (!blob) throw new WharfError(BLOB_UNKNOWN, { detail: { digest } });
-  const placement = await placementsDb.placementIn(deps.db, digest, deps.region);
-  if (!placement) {
-    throw new WharfError(BLOB_UNKNOWN, { message: `blob is not available in region ${deps.region}`, detail: { digest } });
+  const placements = await placementsDb.placementsOf(deps.db, digest);
+  const keys = new Map(placements.map((p) => [p.region, p.storageKey]));
+  const sources = deps.stores.byNearness(keys.keys()).map((region) => ({ region, storageKey: keys.get(region)! }));
+  if (sources.length === 0) {
+    throw new WharfError(BLOB_UNKNOWN, { message: 'blob bytes are not placed in any region', detail: { digest } });
   }
-  return { digest, size: blob.size, storageKey: placement.storageKey };
+  return { digest, size: blob.size, repository: repo!.name, sources };
 }
 
 export type ByteRange = { start: number; end: number };
@@ -53,24 +60,51 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 }
 
 /**
- * Streams the blob (or a range) into `dest` through the driver's copy path (pooled buffers on the filesystem).
- * A missing object fails before the first byte, so the caller can still answer with an error.
+ * Streams the blob (or a range) into `dest` from the nearest region that can serve it, through the driver's copy
+ * path (pooled buffers on the filesystem). A region whose store fails before the first byte is skipped for the
+ * next one; served from elsewhere than home, the blob is also queued for replication here (read-repair).
  */
-export async function sendBlob(deps: Deps, info: BlobInfo, dest: Writable, range?: ByteRange): Promise<void> {
-  try {
-    await deps.store.copyTo(info.storageKey, dest, range ? { offset: range.start, length: range.end - range.start + 1 } : {});
-  } catch (e) {
-    if (e instanceof NotFoundError) {
-      deps.log.error({ digest: info.digest, key: info.storageKey }, 'placement recorded but bytes missing from the store');
-      throw new WharfError(BLOB_UNKNOWN, { message: 'blob bytes are missing from this region\'s store', detail: { digest: info.digest } });
+export async function sendBlob(deps: Deps, info: BlobInfo, dest: Writable & { headersSent?: boolean }, range?: ByteRange): Promise<void> {
+  let lastError: unknown;
+  for (const source of info.sources) {
+    if (source.region !== deps.region && !deps.regionHealth.usable(source.region)) continue;
+    try {
+      const store = await deps.stores.get(source.region);
+      await store.copyTo(source.storageKey, dest, range ? { offset: range.start, length: range.end - range.start + 1 } : {});
+      if (source.region !== deps.region) requestReadRepair(deps, info, source);
+      return;
+    } catch (e) {
+      if (dest.headersSent) throw e;
+      lastError = e;
+      deps.regionHealth.failed(source.region, e);
+      deps.log.warn({ err: e, digest: info.digest, region: source.region }, 'blob source failed; trying the next region');
     }
-    throw e;
   }
+  deps.log.error({ err: lastError, digest: info.digest }, 'no region could serve the blob');
+  if (lastError instanceof NotFoundError) {
+    throw new WharfError(BLOB_UNKNOWN, { message: 'blob bytes are missing from every region holding them', detail: { digest: info.digest } });
+  }
+  throw new WharfError(UNAVAILABLE, { message: 'no region holding this blob is reachable; retry later', cause: lastError });
 }
 
+/** A presigned URL in the nearest region that can presign (when redirects are on), or null to stream. */
 export async function presignBlob(deps: Deps, info: BlobInfo): Promise<string | null> {
   if (!deps.config.storage.redirect) return null;
-  return deps.store.presignGet(info.storageKey, { expiresInSec: deps.config.storage.redirectExpirySeconds });
+  for (const source of info.sources) {
+    if (source.region !== deps.region && !deps.regionHealth.usable(source.region)) continue;
+    const url = await (await deps.stores.get(source.region)).presignGet(source.storageKey, { expiresInSec: deps.config.storage.redirectExpirySeconds });
+    if (url) {
+      if (source.region !== deps.region) requestReadRepair(deps, info, source);
+      return url;
+    }
+  }
+  return null;
+}
+
+function requestReadRepair(deps: Deps, info: BlobInfo, source: { region: string; storageKey: string }): void {
+  if (!info.sources.some((s) => s.region === deps.region)) {
+    void deps.events.replicationWanted({ digest: info.digest, size: info.size, repository: info.repository, ...source });
+  }
 }
 
 /** Removes the blob from the repository (the bytes stay while other repositories or manifests use them; GC decides). */
@@ -104,7 +138,7 @@ export async function mountBlob(
   // Under the digest lock GC takes too: the blob row and its bytes either survive this mount or were already gone.
   const linked = await withTx(deps.db, async (tx) => {
     await lockDigest(tx, digest);
-    if (!(await blobsDb.findBlob(tx, digest)) || !(await placementsDb.placementIn(tx, digest, deps.region))) return false;
+    if (!(await blobsDb.findBlob(tx, digest)) || (await placementsDb.placementsOf(tx, digest)).length === 0) return false;
     await blobsDb.upsertBlobAndLink(tx, target.id, { digest, size: size! });
     return true;
   });

@@ -48,6 +48,11 @@ export interface RegistryEvents {
   manifestPushed(e: ManifestPushed): Promise<void>;
   manifestDeleted(e: ManifestDeleted): Promise<void>;
   blobDeleted(digest: string): Promise<void>;
+  /**
+   * Read-repair: a pull here was served from `region`. Re-announcing the blob as written there makes this
+   * region's replicator copy it (the duplicate window drops the re-announcement while the first one is fresh).
+   */
+  replicationWanted(e: { digest: string; size: number; repository: string; region: string; storageKey: string }): Promise<void>;
   /** Waits (at most `timeoutMs`) for publishes still in flight; what is still unsent is left to reconciliation. */
   drain(timeoutMs?: number): Promise<void>;
 }
@@ -84,6 +89,13 @@ export function busEvents(bus: EventBus, region: string, log: Logger, metrics: M
     manifestDeleted: (e) => send({
       type: 'wharf.manifest.deleted.v1',
       data: { region, repository: e.repository as RepoName, digest: e.digest as Digest, tags: e.tags as Tag[] },
+    }),
+    replicationWanted: (e) => send({
+      type: 'wharf.blob.written.v1',
+      data: {
+        region: e.region, digest: e.digest as Digest, size: e.size, repository: e.repository as RepoName,
+        storageKey: e.storageKey, uploadId: 'read-repair',
+      },
     }),
     blobDeleted: (digest) => send({ type: 'wharf.blob.deleted.v1', data: { region, digest: digest as Digest } }),
     drain: async (timeoutMs = 3000) => {
