@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import type { Config } from '../config/index.js';
-import type { BaseOptions } from './base.js';
+import { peersByDistance, type Config } from '../config/index.js';
+import { RegionalStores } from './regional.js';
+import type { BaseOptions, StorageLogger } from './base.js';
 import type { BlobStore } from './driver.js';
 import { createDriver } from './registry.js';
 
@@ -14,11 +15,26 @@ export async function openConfiguredStore(s: Config['storage'], dataDir: string,
       return createDriver('filesystem', { root: s.filesystem.root ?? join(dataDir, 'storage'), fsync: s.filesystem.fsync }, base);
     case 's3':
       return createDriver('s3', stripNulls({ ...s.s3, presign: s.redirect }), base);
+    case 'azure':
+      return createDriver('azure', stripNulls({ ...s.azure, presign: s.redirect }), base);
     case 'inmemory':
       return createDriver('inmemory', {}, base);
+    default:
+      throw new Error(`storage driver "${s.driver}" cannot be opened from configuration`);
   }
 }
 
 function stripNulls(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
+}
+
+/** The home region's store now; peer regions' stores when first needed (read fallback, replication sources). */
+export async function openRegionalStores(config: Config, logger: StorageLogger): Promise<RegionalStores> {
+  const open = (region: string) => {
+    const r = config.cluster.regions.find((x) => x.name === region);
+    if (!r) return Promise.reject(new Error(`unknown region ${region}`));
+    const section = r.storage as unknown as Config['storage'];
+    return openConfiguredStore(section, config.dataDir, { maxConcurrency: section.maxConcurrency, logger });
+  };
+  return new RegionalStores(config.node.region, await open(config.node.region), open, peersByDistance(config.cluster, config.node.region));
 }

@@ -6,9 +6,7 @@ import { createLogger, type Logger } from '../../../shared/logging/logger.js';
 import { createPool } from '../../../shared/db/pool.js';
 import { migrate } from '../../../shared/db/migrate.js';
 import { startEmbeddedDatabase } from '../../../shared/db/embedded.js';
-import { openConfiguredStore } from '../../../shared/storage/from-config.js';
-import { RegionalStores } from '../../../shared/storage/regional.js';
-import { peersByDistance } from '../../../shared/config/index.js';
+import { openRegionalStores } from '../../../shared/storage/from-config.js';
 import {
   connectJetStreamBus, createMemoryBus, eventNames, eventSource, type EventBus,
 } from '../../../shared/events/index.js';
@@ -49,7 +47,7 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
   closers.unshift({ name: 'postgres-pool', close: () => db.end() });
   await migrate(db, log);
 
-  const stores = await openRegionalStores(config, log);
+  const stores = await openRegionalStores(config, log.child({ component: 'storage' }));
   const store = stores.home;
   closers.unshift({ name: 'storage', close: () => stores.close() });
 
@@ -111,22 +109,6 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
       }
     })()),
   };
-}
-
-/** The home region's store now; peer regions' stores when first needed (read fallback, sync replication). */
-export async function openRegionalStores(config: Config, log: Logger): Promise<RegionalStores> {
-  const sectionOf = (region: string) => {
-    const r = config.cluster.regions.find((x) => x.name === region);
-    if (!r) throw new Error(`unknown region ${region}`);
-    return r.storage as unknown as Config['storage'];
-  };
-  const open = (region: string) => {
-    const section = sectionOf(region);
-    return openConfiguredStore(section, config.dataDir, {
-      maxConcurrency: section.maxConcurrency, logger: log.child({ component: 'storage', storeRegion: region }),
-    });
-  };
-  return new RegionalStores(config.node.region, await open(config.node.region), open, peersByDistance(config.cluster, config.node.region));
 }
 
 async function check(fn: () => Promise<void>): Promise<{ ok: boolean; detail?: string }> {
