@@ -10,7 +10,7 @@ export const DEFAULTS = {
   dataDir: './data',
   database: { url: null as string | null, poolMax: 20, embeddedPort: 54329 },
   storage: {
-    driver: 'filesystem' as 'filesystem' | 's3' | 'inmemory',
+    driver: 'filesystem' as 'filesystem' | 's3' | 'azure' | 'inmemory',
     maxConcurrency: 64,
     redirect: false,
     redirectExpirySeconds: 600,
@@ -25,6 +25,16 @@ export const DEFAULTS = {
       partSize: 16 * 1024 * 1024,
       rootPrefix: null as string | null,
     },
+    /** Azure Blob with a shared key; presigned (SAS) redirects follow storage.redirect, as for s3. */
+    azure: {
+      accountName: null as string | null,
+      accountKey: null as string | null,
+      /** Default https://<accountName>.blob.core.windows.net; Azurite: http://127.0.0.1:10000/devstoreaccount1 */
+      endpoint: null as string | null,
+      container: null as string | null,
+      rootPrefix: null as string | null,
+      blockSize: 8 * 1024 * 1024,
+    },
   },
   nats: { url: null as string | null, prefix: 'wharf', streamReplicas: 1 },
   registry: { deleteEnabled: true, uploadLeaseSeconds: 900 },
@@ -35,11 +45,11 @@ export const DEFAULTS = {
 type Widen<T> = T extends string ? string : T extends number ? number : T extends boolean ? boolean
   : T extends null ? T : { [K in keyof T]: Widen<T[K]> };
 export type Config = Widen<typeof DEFAULTS> & {
-  storage: { driver: 'filesystem' | 's3' | 'inmemory' };
+  storage: { driver: 'filesystem' | 's3' | 'azure' | 'inmemory' };
   log: { level: typeof DEFAULTS.log.level };
   /** From the config file's `cluster` section; a node without one is a one-region cluster of its own. */
   cluster: ClusterConfig;
 };
 
 /** Keys whose values never reach logs. */
-export const SECRET_KEYS = ['storage.s3.secretAccessKey', 'database.url'];
+export const SECRET_KEYS = ['storage.s3.secretAccessKey', 'storage.azure.accountKey', 'database.url'];
