@@ -15,6 +15,7 @@ const FACTORIES = {
   inmemory: async (params) => createInMemoryDriver(params),
   // Loaded on demand: the cloud SDKs cost startup time and memory that filesystem deployments need not pay.
   s3: async (params) => (await import('./s3/driver.js')).createS3Driver(params),
+  gcs: async (params) => (await import('./gcs/driver.js')).createGcsDriver(params),
   azure: async (params) => (await import('./azure/driver.js')).createAzureDriver(params),
 } satisfies Record<string, DriverFactory>;
 
