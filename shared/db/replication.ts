@@ -103,3 +103,31 @@ export async function regionStats(db: Queryable, windowSeconds: number): Promise
   );
   return r.rows;
 }
+
+/** Which repositories require a region, expressed on namespaces (the first path component) for SQL. */
+export interface RegionScope {
+  /** The default policy requires the region. */
+  byDefault: boolean;
+  /** Namespaces whose override requires the region. */
+  included: string[];
+  /** Namespaces whose override does not. */
+  excluded: string[];
+}
+
+const SCOPE_SQL = `(split_part(r.name, '/', 1) = ANY($2::text[])
+  OR ($3::boolean AND NOT split_part(r.name, '/', 1) = ANY($4::text[])))`;
+
+/** What `region` should hold but does not (optionally within one repository): count, bytes and the oldest. */
+export async function backlog(
+  db: Queryable, region: string, scope: RegionScope, repository?: string,
+): Promise<{ blobs: number; bytes: number; oldestCreatedAt: Date | null }> {
+  const r = await db.query<{ blobs: number; bytes: number; oldestCreatedAt: Date | null }>(
+    `SELECT count(*)::bigint AS blobs, COALESCE(sum(size), 0)::bigint AS bytes, min(created_at) AS "oldestCreatedAt"
+     FROM blobs b WHERE EXISTS (
+         SELECT 1 FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
+         WHERE rb.digest = b.digest AND ${SCOPE_SQL} AND ($5::text IS NULL OR r.name = $5))
+       AND NOT EXISTS (SELECT 1 FROM blob_placements p WHERE p.digest = b.digest AND p.region = $1)`,
+    [region, scope.included, scope.byDefault, scope.excluded, repository ?? null],
+  );
+  return r.rows[0]!;
+}
