@@ -13,7 +13,7 @@ export function createLogger(
     redact: {
       paths: [
         'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'authorization',
-        'password', '*.password', 'secretAccessKey', '*.secretAccessKey', '*.*.secretAccessKey',
+        'password', '*.password', 'secretAccessKey', '*.secretAccessKey', '*.*.secretAccessKey', 'accountKey', '*.accountKey', '*.*.accountKey',
         'database.url', 'config.database.url', 'config.storage.s3.secretAccessKey',
       ],
       censor: '[redacted]',

@@ -19,6 +19,8 @@ import { UploadHashers } from './services/upload-hashers.js';
 import { openAccess } from './services/access.js';
 import { scheduleGc } from './services/gc.js';
 import { RegionHealth } from './services/region-health.js';
+import { clusterStatus } from './services/replication-status.js';
+import { registerReplicationMetrics } from './ops/replication-metrics.js';
 
 export interface RunningNode {
   url: string;
@@ -71,6 +73,8 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
       storage: await check(async () => void (await collectFirst(store.list('uploads')))),
     }),
   };
+
+  registerReplicationMetrics(metrics.registry, async () => (await clusterStatus(deps)).regions);
 
   const gcAbort = new AbortController();
   if (config.gc.enabled) scheduleGc(deps, gcAbort.signal);

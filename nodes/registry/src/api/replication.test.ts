@@ -59,6 +59,9 @@ describe('geo read path and replication status API', () => {
     const status = (await (await fetch(`${eu.url}/api/v1/replication/status`)).json()) as any;
     const euRegion = status.regions.find((r: any) => r.region === 'eu-west');
     assert.equal(euRegion.backlog.blobs, 3);
+    const metrics = await (await fetch(`${eu.url}/metrics`)).text();
+    assert.match(metrics, /wharf_replication_backlog_blobs\{region="eu-west"\} 3\b/);
+    assert.match(metrics, /wharf_replication_backlog_blobs\{region="us-east"\} 0\b/);
     assert.ok(euRegion.backlog.bytes >= 201_000);
     assert.equal(status.inSync, false);
   });
