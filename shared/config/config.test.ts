@@ -47,6 +47,7 @@ describe('loadConfig', () => {
     ['an unknown driver', { WHARF_STORAGE_DRIVER: 'ftp' }, /not one of/],
     ['s3 without bucket', { WHARF_STORAGE_DRIVER: 's3' }, /bucket is required/],
     ['azure without container', { WHARF_STORAGE_DRIVER: 'azure', WHARF_STORAGE_AZURE_ACCOUNT_NAME: 'a1', WHARF_STORAGE_AZURE_ACCOUNT_KEY: 'k' }, /azure.container is required/],
+    ['gcs without bucket', { WHARF_STORAGE_DRIVER: 'gcs' }, /gcs.bucket is required/],
     ['a bad region', { WHARF_NODE_REGION: 'EU West' }, /region/],
   ] as const) {
     it(`fails on ${name}`, () => assert.throws(() => loadConfig(env as Record<string, string>), (e: unknown) => e instanceof ConfigError && re.test(e.message)));

@@ -85,10 +85,11 @@ function validate(c: Config): void {
 }
 
 function validateStorage(s: Config['storage'], at: string): void {
-  if (!['filesystem', 's3', 'azure', 'inmemory'].includes(s.driver)) {
-    throw new ConfigError(`${at}.driver "${s.driver}" is not one of filesystem, s3, azure, inmemory`);
+  if (!['filesystem', 's3', 'azure', 'gcs', 'inmemory'].includes(s.driver)) {
+    throw new ConfigError(`${at}.driver "${s.driver}" is not one of filesystem, s3, azure, gcs, inmemory`);
   }
   if (s.driver === 's3' && !s.s3.bucket) throw new ConfigError(`${at}.s3.bucket is required for the s3 driver`);
+  if (s.driver === 'gcs' && !s.gcs.bucket) throw new ConfigError(`${at}.gcs.bucket is required for the gcs driver`);
   if (s.driver === 'azure') {
     for (const k of ['accountName', 'accountKey', 'container'] as const) {
       if (!s.azure[k]) throw new ConfigError(`${at}.azure.${k} is required for the azure driver`);

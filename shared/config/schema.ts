@@ -10,7 +10,7 @@ export const DEFAULTS = {
   dataDir: './data',
   database: { url: null as string | null, poolMax: 20, embeddedPort: 54329 },
   storage: {
-    driver: 'filesystem' as 'filesystem' | 's3' | 'azure' | 'inmemory',
+    driver: 'filesystem' as 'filesystem' | 's3' | 'azure' | 'gcs' | 'inmemory',
     maxConcurrency: 64,
     redirect: false,
     redirectExpirySeconds: 600,
@@ -35,6 +35,20 @@ export const DEFAULTS = {
       rootPrefix: null as string | null,
       blockSize: 8 * 1024 * 1024,
     },
+    /**
+     * Google Cloud Storage with Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, the metadata
+     * server). Signed-URL redirects follow storage.redirect while `presign` is on and the credentials can sign.
+     */
+    gcs: {
+      bucket: null as string | null,
+      projectId: null as string | null,
+      /** Omit for Google; a private endpoint, or an emulator's URL together with `emulator: true`. */
+      apiEndpoint: null as string | null,
+      emulator: false,
+      rootPrefix: null as string | null,
+      partSize: 16 * 1024 * 1024,
+      presign: true,
+    },
   },
   nats: { url: null as string | null, prefix: 'wharf', streamReplicas: 1 },
   registry: { deleteEnabled: true, uploadLeaseSeconds: 900 },
@@ -45,7 +59,7 @@ export const DEFAULTS = {
 type Widen<T> = T extends string ? string : T extends number ? number : T extends boolean ? boolean
   : T extends null ? T : { [K in keyof T]: Widen<T[K]> };
 export type Config = Widen<typeof DEFAULTS> & {
-  storage: { driver: 'filesystem' | 's3' | 'azure' | 'inmemory' };
+  storage: { driver: 'filesystem' | 's3' | 'azure' | 'gcs' | 'inmemory' };
   log: { level: typeof DEFAULTS.log.level };
   /** From the config file's `cluster` section; a node without one is a one-region cluster of its own. */
   cluster: ClusterConfig;

@@ -17,6 +17,8 @@ export async function openConfiguredStore(s: Config['storage'], dataDir: string,
       return createDriver('s3', stripNulls({ ...s.s3, presign: s.redirect }), base);
     case 'azure':
       return createDriver('azure', stripNulls({ ...s.azure, presign: s.redirect }), base);
+    case 'gcs':
+      return createDriver('gcs', stripNulls({ ...s.gcs, presign: s.redirect && s.gcs.presign }), base);
     case 'inmemory':
       return createDriver('inmemory', {}, base);
     default:

@@ -3,6 +3,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import type { File } from '@google-cloud/storage';
 import { startGcsEmulator } from '../../../test/support/gcs.js';
+import { loadConfig } from '../../config/index.js';
+import { openConfiguredStore } from '../from-config.js';
 import { withBase } from '../base.js';
 import type { WriterState } from '../driver.js';
 import { createDriver } from '../registry.js';
@@ -128,5 +130,20 @@ describe('gcs specifics', () => {
     await assert.rejects(createDriver('gcs', { bucket: 'bkt', region: 'x' }), /unknown parameter\(s\) region/);
     const unsigned = await createDriver('gcs', base(`wharf-test-${process.pid}-nosign`, { presign: true }));
     assert.equal(await unsigned.presignGet('a', { expiresInSec: 60 }), null, 'no key to sign with');
+  });
+
+  it('opens from configuration (storage.gcs.*, env spelling)', async () => {
+    const bucket = `wharf-test-${process.pid}-config`;
+    const config = loadConfig({
+      WHARF_STORAGE_DRIVER: 'gcs', WHARF_STORAGE_GCS_BUCKET: bucket, WHARF_STORAGE_GCS_API_ENDPOINT: emu.apiEndpoint,
+      WHARF_STORAGE_GCS_EMULATOR: 'true', WHARF_STORAGE_GCS_ROOT_PREFIX: 'cfg', WHARF_STORAGE_REDIRECT: 'true',
+    });
+    const store = await openConfiguredStore(config.storage, config.dataDir, {});
+    assert.equal(store.name, `gcs:${bucket}/cfg`);
+    await store.writeSmall('k', new Uint8Array([1]));
+    assert.equal(await store.presignGet('k', { expiresInSec: 60 }), null, 'ADC cannot sign on an emulator');
+    const raw = rawBucket(emu.apiEndpoint, bucket);
+    assert.deepEqual(await leftovers(raw), ['cfg/k']);
+    await emptyBucket(raw);
   });
 });
