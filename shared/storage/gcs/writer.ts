@@ -119,10 +119,9 @@ export class GcsWriter implements BlobWriter {
     this.pending = undefined;
   }
 
-  private newPart(size: number): GcsPart {
-    const part = { name: `part-${this.flushed}-${randomBytes(4).toString('hex')}`, size };
-    this.flushed += size;
-    return part;
+  /** The next part, starting at `flushed`. */
+  private nextPart(size: number): GcsPart {
+    return { name: `part-${this.flushed}-${randomBytes(4).toString('hex')}`, size };
   }
 
   private async flushPart(): Promise<void> {
@@ -131,7 +130,9 @@ export class GcsWriter implements BlobWriter {
     // The buffer now belongs to the upload; large writes keep going, so take a full part straight away.
     this.buf = Buffer.allocUnsafe(this.partSize);
     this.bufLen = 0;
-    const part = this.newPart(body.byteLength);
+    const part = this.nextPart(body.byteLength);
+    // Handed over: a failed upload of it is retried under the same name by suspend/commit.
+    this.flushed += part.size;
     const pending: NonNullable<GcsWriter['pending']> = { part, body, upload: Promise.resolve() };
     pending.upload = this.driver.upload(this.driver.scratchName(this.init.id, part.name), body).then(
       () => void this.parts.push(part),
@@ -144,9 +145,10 @@ export class GcsWriter implements BlobWriter {
 
   /** Uploads the buffered bytes as a part now (suspend, or commit by compose) and returns its full object name. */
   private async parkBuffer(): Promise<string> {
-    const part = this.newPart(this.bufLen);
+    const part = this.nextPart(this.bufLen);
     const name = this.driver.scratchName(this.init.id, part.name);
     await this.driver.upload(name, this.buf.subarray(0, this.bufLen));
+    this.flushed += part.size;
     this.parts.push(part);
     this.bufLen = 0;
     return name;
