@@ -56,7 +56,7 @@ const inputs: Record<WharfEvent['type'], EventInput> = {
 describe('event ids and subjects', () => {
   const names = eventNames();
   const cases: Array<[EventInput, string, string]> = [
-    [inputs['wharf.blob.written.v1'], `blob:eu-west:${D1}`, 'wharf.blob.written.eu-west'],
+    [inputs['wharf.blob.written.v1'], `blob:eu-west:${D1}:u1`, 'wharf.blob.written.eu-west'],
     [inputs['wharf.blob.deleted.v1'], `blob-del:eu-west:${D1}`, 'wharf.blob.deleted.eu-west'],
     [inputs['wharf.manifest.pushed.v1'], `manifest:eu-west:library/alpine@${D2}:3.20`, 'wharf.manifest.pushed.eu-west'],
     [inputs['wharf.manifest.deleted.v1'], `manifest-del:eu-west:library/alpine@${D2}`, 'wharf.manifest.deleted.eu-west'],

@@ -124,7 +124,9 @@ export function eventId(input: Pick<EventInput, 'type' | 'data'>): string {
   const e = input as EventInput;
   switch (e.type) {
     case 'wharf.blob.written.v1':
-      return `blob:${e.data.region}:${e.data.digest}`;
+      // The upload id is part of the fact: a retried publish of one upload is dropped, while a re-announcement
+      // (read-repair, reconcile: their own uploadId) is a new message even inside the duplicate window.
+      return `blob:${e.data.region}:${e.data.digest}:${e.data.uploadId}`;
     case 'wharf.blob.deleted.v1':
       return `blob-del:${e.data.region}:${e.data.digest}`;
     case 'wharf.manifest.pushed.v1':
