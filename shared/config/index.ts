@@ -82,6 +82,11 @@ function validate(c: Config): void {
   for (const [k, v] of [['gc.graceSeconds', c.gc.graceSeconds], ['gc.intervalSeconds', c.gc.intervalSeconds]] as const) {
     if (!(v >= 0)) throw new ConfigError(`${k} must be >= 0`);
   }
+  const r = c.replicator;
+  for (const [k, v] of [['replicator.concurrency', r.concurrency], ['replicator.maxDeliver', r.maxDeliver], ['replicator.ackWaitSeconds', r.ackWaitSeconds]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${k} must be an integer >= 1`);
+  }
+  if (!Number.isInteger(r.metricsPort) || r.metricsPort < 0 || r.metricsPort > 65535) throw new ConfigError('replicator.metricsPort must be 0-65535');
 }
 
 function validateStorage(s: Config['storage'], at: string): void {

@@ -53,6 +53,12 @@ export const DEFAULTS = {
   nats: { url: null as string | null, prefix: 'wharf', streamReplicas: 1 },
   registry: { deleteEnabled: true, uploadLeaseSeconds: 900 },
   gc: { enabled: true, intervalSeconds: 3600, graceSeconds: 86400, uploadExpirySeconds: 86400, uploadMaxAgeSeconds: 604800 },
+  /**
+   * The per-region replicator (nodes/replicator): blob copies at once, deliveries of one event before it is given
+   * up (the reconcile command covers it then), how long a delivery may go without progress before JetStream
+   * redelivers it, and the port of its /healthz, /readyz and /metrics server (0 = any free port, logged).
+   */
+  replicator: { concurrency: 4, maxDeliver: 20, ackWaitSeconds: 60, metricsPort: 0 },
   log: { level: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' },
 };
 
