@@ -90,3 +90,10 @@ export async function deleteBlobIfGarbage(
   );
   return (r.rowCount ?? 0) > 0 ? placements.rows : undefined;
 }
+
+/** Which of `digests` have a blob row (child manifests, for instance, do not). */
+export async function existingBlobs(db: Queryable, digests: string[]): Promise<Set<string>> {
+  if (digests.length === 0) return new Set();
+  const r = await db.query<{ digest: string }>('SELECT digest FROM blobs WHERE digest = ANY($1::text[])', [digests]);
+  return new Set(r.rows.map((x) => x.digest));
+}

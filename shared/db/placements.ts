@@ -4,6 +4,8 @@ export interface Placement {
   region: string;
   storageKey: string;
   verifiedAt: Date;
+  /** The region the bytes were copied from (replication), or null when they were uploaded here. */
+  copiedFrom: string | null;
 }
 
 export async function recordPlacement(db: Queryable, digest: string, region: string, storageKey: string): Promise<void> {
@@ -16,7 +18,8 @@ export async function recordPlacement(db: Queryable, digest: string, region: str
 
 export async function placementsOf(db: Queryable, digest: string): Promise<Placement[]> {
   const r = await db.query<Placement>(
-    'SELECT region, storage_key AS "storageKey", verified_at AS "verifiedAt" FROM blob_placements WHERE digest = $1 ORDER BY region',
+    `SELECT region, storage_key AS "storageKey", verified_at AS "verifiedAt", copied_from AS "copiedFrom"
+     FROM blob_placements WHERE digest = $1 ORDER BY region`,
     [digest],
   );
   return r.rows;
@@ -24,9 +27,27 @@ export async function placementsOf(db: Queryable, digest: string): Promise<Place
 
 export async function placementIn(db: Queryable, digest: string, region: string): Promise<Placement | undefined> {
   const r = await db.query<Placement>(
-    `SELECT region, storage_key AS "storageKey", verified_at AS "verifiedAt"
+    `SELECT region, storage_key AS "storageKey", verified_at AS "verifiedAt", copied_from AS "copiedFrom"
      FROM blob_placements WHERE digest = $1 AND region = $2`,
     [digest, region],
   );
   return r.rows[0];
+}
+
+/** The placements of one region with their blob's size, in digest order after `after` (keyset pagination). */
+export async function placementsInRegion(
+  db: Queryable, region: string, opts: { after?: string; limit: number },
+): Promise<{ digest: string; storageKey: string; size: number }[]> {
+  const r = await db.query<{ digest: string; storageKey: string; size: number }>(
+    `SELECT p.digest, p.storage_key AS "storageKey", b.size FROM blob_placements p JOIN blobs b ON b.digest = p.digest
+     WHERE p.region = $1 AND ($2::text IS NULL OR p.digest > $2) ORDER BY p.digest LIMIT $3`,
+    [region, opts.after ?? null, opts.limit],
+  );
+  return r.rows;
+}
+
+/** Forgets that `region` holds the blob (the bytes are the caller's business). True when a row was deleted. */
+export async function deletePlacement(db: Queryable, digest: string, region: string): Promise<boolean> {
+  const r = await db.query('DELETE FROM blob_placements WHERE digest = $1 AND region = $2', [digest, region]);
+  return (r.rowCount ?? 0) > 0;
 }
