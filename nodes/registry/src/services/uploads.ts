@@ -14,6 +14,7 @@ import * as blobsDb from '../../../../shared/db/blobs.js';
 import * as placementsDb from '../../../../shared/db/placements.js';
 import type { RepositoryRow } from '../../../../shared/db/repositories.js';
 import { pumpBody } from './body.js';
+import { ensureSyncPlacements } from './sync-replication.js';
 
 export interface UploadStatus {
   id: string;
@@ -172,6 +173,8 @@ export async function commitBlob(
       digest: b.digest, size: b.size, mediaType: b.mediaType, repository: repo.name, storageKey: finalKey, uploadId: b.uploadId,
     });
   }
+  // After the event, so a region that cannot be reached now still gets the blob asynchronously.
+  await ensureSyncPlacements(deps, repo.name, b.digest, b.size);
 }
 
 async function findUpload(deps: Deps, repo: RepositoryRow, id: string): Promise<uploadsDb.UploadRow> {
