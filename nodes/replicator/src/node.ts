@@ -115,7 +115,7 @@ export async function startReplicatorNode(config: Config, opts: { log?: Logger; 
     throw err;
   }
   closers.unshift({ name: 'consumer', close: () => sub.close() });
-  log.info({ port: ops.port, region, home: deps.stores.home.name, peers: deps.stores.peers, concurrency: r.concurrency }, 'replicator listening');
+  log.info({ port: ops.port, home: deps.stores.home.name, peers: deps.stores.peers, concurrency: r.concurrency }, 'replicator listening');
 
   let closed: Promise<void> | undefined;
   return {
