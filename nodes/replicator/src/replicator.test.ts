@@ -200,6 +200,17 @@ describe('replicator (us-east → eu-west)', () => {
     assert.equal(await placement(bad, 'eu-west'), undefined);
     await assert.rejects(stat(euFile(bad)), { code: 'ENOENT' });
     assert.ok(await metricSum(rep!, 'wharf_replication_failures_total', 'kind="corrupt"') >= 1);
+    // Retried while deliveries remain; on the last one the failure becomes permanent and the event is terminated.
+    const ev = createEvent({
+      type: 'wharf.blob.written.v1',
+      data: { region: 'us-east', digest: bad as Digest, size: layer.length, repository: 'library/app' as RepoName, storageKey: blobKey(bad as Digest), uploadId: 'again' },
+    }, 'wharf://test/us-east/1');
+    assert.equal((await rep!.handler(ev, ctl(1))).type, 'nak');
+    assert.equal((await rep!.handler(ev, ctl(config.replicator.maxDeliver))).type, 'term');
+    const permanent = await sql.query<{ permanent: boolean; attempts: number }>(
+      `SELECT permanent, attempts FROM replication_failures WHERE digest = $1 AND region = 'eu-west'`, [bad]);
+    assert.equal(permanent.rows[0]?.permanent, true);
+    assert.ok(permanent.rows[0]!.attempts >= 3);
     await writeFile(usFile(bad), layer); // repaired at the source: a later retry or reconcile copies it
   });
 
@@ -213,6 +224,9 @@ describe('replicator (us-east → eu-west)', () => {
     assert.equal(report.region, 'eu-west');
     assert.ok(report.missing >= 1 && report.requeued === report.missing, r.out);
     await waitFor(() => placement(lost, 'eu-west'), 're-copied placement');
+    // The corrupt-source blob of the previous test, repaired at its source, came back too; its failure is cleared.
+    await waitFor(async () => ((await sql.query(`SELECT 1 FROM replication_failures WHERE region = 'eu-west'`)).rowCount === 0 ? true : undefined),
+      'failures cleared by the copy');
     assert.equal(await hashFile(euFile(lost)), lost);
     const text = await cli('reconcile');
     assert.match(text.out, /^eu-west: \d+ missing, \d+ re-queued$/m);
