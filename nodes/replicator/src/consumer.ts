@@ -27,30 +27,40 @@ export function createReplicationHandler(
   deps: ReplicatorDeps, opts: { region: string; concurrency: number; maxDeliver: number; ackWaitMs: number },
 ): ReplicationHandler {
   const slots = new Slots(opts.concurrency);
-  const running = new Map<string, Promise<CopyResult>>();
+  // One copy per digest; every delivery waiting on it is kept alive by its progress.
+  const running = new Map<string, { result: Promise<CopyResult>; waiting: Set<DeliveryControl> }>();
 
-  const copy = (digest: Digest, ctl: DeliveryControl): Promise<CopyResult> => {
-    const existing = running.get(digest);
-    if (existing) return existing;
-    const p = (async () => {
-      // Waiting for a slot is not progress the broker can see: keep the delivery alive meanwhile.
-      const beat = setInterval(() => ctl.working(), Math.max(100, Math.floor(opts.ackWaitMs / 3)));
-      let release: () => void;
-      try {
-        release = await slots.acquire();
-      } finally {
-        clearInterval(beat);
-      }
-      try {
-        return await replicateBlob(deps, {
-          digest, target: opts.region, attempt: ctl.deliveryCount, signal: ctl.signal, onProgress: () => ctl.working(),
-        });
-      } finally {
-        release();
-      }
-    })().finally(() => running.delete(digest));
-    running.set(digest, p);
-    return p;
+  const copy = async (digest: Digest, ctl: DeliveryControl): Promise<CopyResult> => {
+    let entry = running.get(digest);
+    if (!entry) {
+      const waiting = new Set<DeliveryControl>();
+      const keepAlive = () => waiting.forEach((c) => c.working());
+      const result = (async () => {
+        // Waiting for a slot is not progress the broker can see: keep the deliveries alive meanwhile.
+        const beat = setInterval(keepAlive, Math.max(100, Math.floor(opts.ackWaitMs / 3)));
+        let release: () => void;
+        try {
+          release = await slots.acquire();
+        } finally {
+          clearInterval(beat);
+        }
+        try {
+          return await replicateBlob(deps, {
+            digest, target: opts.region, attempt: ctl.deliveryCount, signal: ctl.signal, onProgress: keepAlive,
+          });
+        } finally {
+          release();
+        }
+      })().finally(() => running.delete(digest));
+      entry = { result, waiting };
+      running.set(digest, entry);
+    }
+    entry.waiting.add(ctl);
+    try {
+      return await entry.result;
+    } finally {
+      entry.waiting.delete(ctl);
+    }
   };
 
   const handle = async (event: WharfEvent, ctl: DeliveryControl): Promise<Outcome> => {
@@ -98,7 +108,7 @@ export function createReplicationHandler(
 
   return Object.assign(handle, {
     idle: async () => {
-      while (running.size > 0) await Promise.allSettled([...running.values()]);
+      while (running.size > 0) await Promise.allSettled([...running.values()].map((e) => e.result));
     },
   });
 }
