@@ -94,6 +94,25 @@ describe('geo read path and replication status API', () => {
     assert.equal(repo.regions['us-east'].blobs, 0);
   });
 
+  it('a chunked upload begun in us-east and continued on an eu-west node completes in us-east', async () => {
+    const data = new Uint8Array(300_000).map((_, i) => i % 251);
+    const start = await fetch(`${us.url}/v2/team/cross/blobs/uploads/`, { method: 'POST' });
+    let location = start.headers.get('location')!;
+    const first = await fetch(`${eu.url}${location}`, {
+      method: 'PATCH', body: data.subarray(0, 100_000), headers: { 'Content-Range': '0-99999', 'Content-Type': 'application/octet-stream' },
+    });
+    assert.equal(first.status, 202);
+    location = first.headers.get('location')!;
+    const done = await fetch(`${eu.url}${location}?digest=${sha256(data)}`, {
+      method: 'PUT', body: data.subarray(100_000), headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    assert.equal(done.status, 201, await done.text());
+    const { rows } = await us.node.deps.db.query('SELECT region FROM blob_placements WHERE digest = $1', [sha256(data)]);
+    assert.deepEqual(rows.map((r) => r.region), ['us-east']);
+    const pulled = await fetch(`${eu.url}/v2/team/cross/blobs/${sha256(data)}`);
+    assert.equal(sha256(new Uint8Array(await pulled.arrayBuffer())), sha256(data));
+  });
+
   it('answers bad input in the OCI error envelope', async () => {
     const bad = await fetch(`${us.url}/api/v1/replication/blobs/sha256:nope`);
     assert.equal(bad.status, 400);

@@ -39,8 +39,12 @@ export async function collectGarbage(deps: Deps, opts: GcOptions): Promise<GcRep
         await lockDigest(tx, digest);
         const placements = await blobsDb.deleteBlobIfGarbage(tx, digest, opts.graceSeconds);
         if (!placements) return false;
-        // Only this region's bytes are ours to delete; other regions' collectors drop theirs (geo issue).
-        for (const p of placements.filter((x) => x.region === deps.region)) await deps.store.delete(p.storageKey);
+        // The row is global, so every region's copy goes now; a region that cannot be reached keeps an orphan
+        // object (space, never visibility: nothing references it any more).
+        for (const p of placements) {
+          await deps.stores.get(p.region).then((store) => store.delete(p.storageKey))
+            .catch((err) => deps.log.warn({ err, digest, region: p.region }, 'could not delete a collected blob in a region'));
+        }
         return true;
       });
       if (deleted) {

@@ -7,7 +7,7 @@ import {
 } from '../../../../shared/errors/codes.js';
 import { StreamingHasher, parseDigest, type Digest } from '../../../../shared/oci/digest.js';
 import { blobKey, uploadDataKey, uploadPrefix } from '../../../../shared/storage/paths.js';
-import type { BlobWriter, WriterState } from '../../../../shared/storage/driver.js';
+import type { BlobStore, BlobWriter, WriterState } from '../../../../shared/storage/driver.js';
 import { lockDigest, withTx } from '../../../../shared/db/pool.js';
 import * as uploadsDb from '../../../../shared/db/uploads.js';
 import * as blobsDb from '../../../../shared/db/blobs.js';
@@ -36,7 +36,7 @@ export async function cancelUpload(deps: Deps, repo: RepositoryRow, id: string):
   const row = await findUpload(deps, repo, id);
   await uploadsDb.deleteUpload(deps.db, row.id);
   deps.hashers.forget(id);
-  await deps.store.delete(uploadPrefix(id));
+  await (await deps.stores.get(row.region)).delete(uploadPrefix(id));
 }
 
 /**
@@ -96,13 +96,13 @@ export async function completeUpload(
     await writer.commit();
     const actual = hasher && parseDigest(digest).algorithm === hasher.algorithm
       ? hasher.peek()
-      : await rehash(deps, row.storageKey, parseDigest(digest).algorithm);
+      : await rehash(await deps.stores.get(row.region), row.storageKey, parseDigest(digest).algorithm);
     deps.hashers.forget(id);
     if (actual !== digest) {
-      await discardUpload(deps, id);
+      await discardUpload(deps, id, row.region);
       throw new WharfError(DIGEST_INVALID, { detail: { expected: digest, actual } });
     }
-    await commitBlob(deps, repo, { uploadId: id, uploadKey: row.storageKey, digest, size });
+    await commitBlob(deps, repo, { uploadId: id, uploadKey: row.storageKey, digest, size, region: row.region });
     return { digest, size };
   } catch (e) {
     await uploadsDb.releaseUploadLease(deps.db, id).catch(() => {});
@@ -151,23 +151,27 @@ export async function monolithicUpload(
  * with the blob row and the repository link.
  */
 export async function commitBlob(
-  deps: Deps, repo: RepositoryRow, b: { uploadId: string; uploadKey: string; digest: Digest; size: number; mediaType?: string },
+  deps: Deps, repo: RepositoryRow,
+  b: { uploadId: string; uploadKey: string; digest: Digest; size: number; mediaType?: string; region?: string },
 ): Promise<void> {
   const finalKey = blobKey(b.digest);
+  // An upload continued on a node of another region (after a failover) still completes in the region it began in.
+  const region = b.region ?? deps.region;
+  const store = await deps.stores.get(region);
   let placedNow = false;
   await withTx(deps.db, async (tx) => {
     await lockDigest(tx, b.digest);
-    const existing = await placementsDb.placementIn(tx, b.digest, deps.region);
+    const existing = await placementsDb.placementIn(tx, b.digest, region);
     const known = await blobsDb.findBlob(tx, b.digest);
     if (!existing || !known) {
-      await deps.store.move(b.uploadKey, finalKey);
+      await store.move(b.uploadKey, finalKey);
       placedNow = true;
     }
     await blobsDb.upsertBlobAndLink(tx, repo.id, { digest: b.digest, size: b.size, mediaType: b.mediaType ?? null });
-    if (placedNow) await placementsDb.recordPlacement(tx, b.digest, deps.region, finalKey);
+    if (placedNow) await placementsDb.recordPlacement(tx, b.digest, region, finalKey);
     await uploadsDb.deleteUpload(tx, b.uploadId);
   });
-  await deps.store.delete(uploadPrefix(b.uploadId)).catch((err) => deps.log.warn({ err, uploadId: b.uploadId }, 'upload cleanup failed'));
+  await store.delete(uploadPrefix(b.uploadId)).catch((err) => deps.log.warn({ err, uploadId: b.uploadId }, 'upload cleanup failed'));
   if (placedNow) {
     await deps.events.blobWritten({
       digest: b.digest, size: b.size, mediaType: b.mediaType, repository: repo.name, storageKey: finalKey, uploadId: b.uploadId,
@@ -222,22 +226,22 @@ async function writeToUpload(
 
 async function resumeWriter(deps: Deps, row: uploadsDb.UploadRow): Promise<{ writer: BlobWriter; hasher: StreamingHasher | undefined }> {
   const resume = row.writerState ? (row.writerState as WriterState) : undefined;
-  const writer = await deps.store.openWriter(row.storageKey, resume ? { resume } : {});
+  const writer = await (await deps.stores.get(row.region)).openWriter(row.storageKey, resume ? { resume } : {});
   if (writer.size !== row.size) {
     throw new WharfError(BLOB_UPLOAD_INVALID, { message: `upload store holds ${writer.size} bytes, expected ${row.size}` });
   }
   return { writer, hasher: deps.hashers.at(row.id, row.size) };
 }
 
-async function rehash(deps: Deps, key: string, algorithm: 'sha256' | 'sha512'): Promise<Digest> {
+async function rehash(store: BlobStore, key: string, algorithm: 'sha256' | 'sha512'): Promise<Digest> {
   const h = new StreamingHasher(algorithm);
-  for await (const chunk of (await deps.store.read(key)) as AsyncIterable<Buffer>) h.update(chunk);
+  for await (const chunk of (await store.read(key)) as AsyncIterable<Buffer>) h.update(chunk);
   return h.peek();
 }
 
-async function discardUpload(deps: Deps, id: string): Promise<void> {
+async function discardUpload(deps: Deps, id: string, region: string): Promise<void> {
   await uploadsDb.deleteUpload(deps.db, id);
-  await deps.store.delete(uploadPrefix(id)).catch(() => {});
+  await (await deps.stores.get(region)).delete(uploadPrefix(id)).catch(() => {});
 }
 
 function checkRangeLength(range: { start: number; end: number } | undefined, contentLength: number | undefined): void {
