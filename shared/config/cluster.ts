@@ -16,6 +16,8 @@ export interface RegionConfig {
   nodes: string[];
   /** Peers from nearest to farthest; regions not listed come last, in name order. */
   nearest: string[];
+  /** Client networks (CIDR) the front sends to this region. */
+  clientCidrs: string[];
   storage: StorageSection;
 }
 
@@ -56,13 +58,15 @@ export function parseCluster(raw: unknown, parseStorage: (section: unknown, at: 
     const r = (c.regions as Record<string, unknown>)[name];
     if (!isObject(r)) fail(`${at} must be an object`);
     const region = r as Record<string, unknown>;
-    for (const k of Object.keys(region)) if (!['endpoint', 'nodes', 'nearest', 'storage'].includes(k)) fail(`unknown config key "${at}.${k}"`);
+    for (const k of Object.keys(region)) if (!['endpoint', 'nodes', 'nearest', 'clientCidrs', 'storage'].includes(k)) fail(`unknown config key "${at}.${k}"`);
     const nodes = stringList(region.nodes ?? [], `${at}.nodes`);
     const nearest = stringList(region.nearest ?? [], `${at}.nearest`);
+    const clientCidrs = stringList(region.clientCidrs ?? [], `${at}.clientCidrs`);
+    for (const c of clientCidrs) if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$|^[0-9a-f:]+\/\d{1,3}$/i.test(c)) fail(`${at}.clientCidrs: "${c}" is not a CIDR`);
     for (const n of nearest) if (!names.includes(n) || n === name) fail(`${at}.nearest: "${n}" is not another region of the cluster`);
     if (region.endpoint !== undefined && region.endpoint !== null && typeof region.endpoint !== 'string') fail(`${at}.endpoint must be a URL string`);
     if (region.storage === undefined) fail(`${at}.storage is required`);
-    return { name, endpoint: (region.endpoint as string | undefined) ?? null, nodes, nearest, storage: parseStorage(region.storage, `${at}.storage`) };
+    return { name, endpoint: (region.endpoint as string | undefined) ?? null, nodes, nearest, clientCidrs, storage: parseStorage(region.storage, `${at}.storage`) };
   });
   const rep = (c.replication ?? {}) as unknown;
   if (!isObject(rep)) fail('cluster.replication must be an object');
@@ -111,7 +115,7 @@ export function peersByDistance(cluster: ClusterConfig, from: string): string[] 
 /** A one-region cluster: what a node without a cluster section is part of. */
 export function singleRegionCluster(region: string, storage: StorageSection): ClusterConfig {
   return {
-    regions: [{ name: region, endpoint: null, nodes: [], nearest: [], storage }],
+    regions: [{ name: region, endpoint: null, nodes: [], nearest: [], clientCidrs: [], storage }],
     replication: { default: { regions: 'all', syncRegions: 1 }, namespaces: {} },
   };
 }
