@@ -40,7 +40,8 @@ export interface SpawnOptions {
   logFile: string;
   /**
    * Own process group, no tie to this process: it outlives the caller (geo:up returns, the cluster runs). Stopped
-   * by PID with stopPid(pid, { group: true }).
+   * by PID with stopPid(pid, { group: true }). The child stays referenced (so awaiting its exit keeps this process
+   * alive); a CLI that leaves it running ends with process.exit().
    */
   detached?: boolean;
 }
@@ -63,7 +64,6 @@ export function spawnLogged(cmd: string, args: string[], opts: SpawnOptions): Sp
     child.once('error', (err) => resolve(`could not be spawned: ${err.message}`));
     child.once('exit', (code, signal) => resolve(`exited (${signal ?? `code ${code}`})`));
   });
-  if (opts.detached) child.unref();
   const pid = child.pid;
   return { name: opts.name, pid, child, logFile: opts.logFile, exited, running: () => child.exitCode === null && child.signalCode === null && alive(pid) };
 }

@@ -9,7 +9,7 @@ import { renderHaproxyConfig } from '../../deploy/front/haproxy.js';
 import { checkHaproxyConfig, haproxyBinary, startHaproxy } from '../../deploy/front/haproxy-process.js';
 import { generateFront } from '../../deploy/front/generate.js';
 import { freePort, stopPid, tail, type Spawned } from '../../deploy/local/processes.js';
-import { request, until } from './http-client.js';
+import { request, until } from '../../deploy/local/http-request.js';
 
 /**
  * The generated HAProxy front, run by the real haproxy, in front of stand-in nodes (node:http servers that answer

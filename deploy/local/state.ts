@@ -1,0 +1,60 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { REPO_ROOT, type Tracked } from './launchers.js';
+
+/** Where geo:up keeps its state, config and logs (gitignored). */
+export const DEFAULT_GEO_DIR = join(REPO_ROOT, '.geo');
+
+export interface GeoRegionState {
+  name: string;
+  store: string;
+  clientCidr: string;
+  clientAddress: string;
+  nodes: string[];
+  replicator: string | null;
+}
+
+/**
+ * Everything geo:up started, written as it goes (so geo:down can undo a half-finished start too): processes by
+ * PID in start order, the temp dirs to remove and the database it created.
+ */
+export interface GeoState {
+  version: 1;
+  startedAt: string;
+  stateDir: string;
+  logsDir: string;
+  configFile: string | null;
+  processes: Tracked[];
+  tempDirs: string[];
+  database: { name: string; adminUrl: string; url: string; created: boolean } | null;
+  front: { url: string; port: number; cfgFile: string; mapFile: string } | null;
+  regions: GeoRegionState[];
+  nats: string[];
+  notes: string[];
+  ready: boolean;
+}
+
+export const stateFile = (stateDir: string): string => join(stateDir, 'state.json');
+
+let writes: Promise<void> = Promise.resolve();
+
+/** Writes the state atomically; calls are serialized, so concurrent launchers may record as they go. */
+export function saveState(state: GeoState): Promise<void> {
+  const file = stateFile(state.stateDir);
+  const text = `${JSON.stringify(state, null, 2)}\n`;
+  const next = writes.then(async () => {
+    await writeFile(`${file}.tmp`, text);
+    await rename(`${file}.tmp`, file);
+  });
+  writes = next.catch(() => undefined);
+  return next;
+}
+
+export async function loadState(stateDir: string): Promise<GeoState | undefined> {
+  try {
+    return JSON.parse(await readFile(stateFile(stateDir), 'utf8')) as GeoState;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
