@@ -4,7 +4,8 @@ import { peersByDistance } from '../../shared/config/cluster.js';
 /**
  * The locality front: one HAProxy in front of every region. A request belongs to a region — the one named by its
  * `X-Wharf-Region` header when that is a region of the cluster, else the one whose client network (the map file,
- * from `clientCidrs`) holds its source address, else the default region — and goes to that region's nodes while
+ * from `clientCidrs`) holds its source address, (optionally) else the one whose network holds the front address it
+ * connected to, else the default region — and goes to that region's nodes while
  * any of them passes its health check (`GET /readyz` → 200), else to the region's nearest peer that has one, and
  * so on. Responses carry `X-Wharf-Served-Region` (the region that answered) and `X-Wharf-Client-Region` (the
  * region the request belonged to).
@@ -21,6 +22,14 @@ export interface FrontOptions {
   defaultRegion?: string;
   /** Health-check timing (HAProxy `inter`, `fall`, `rise`); defaults 1s, 2, 2. */
   check?: { inter?: string; fall?: number; rise?: number };
+  /** More addresses to listen on (same frontend), e.g. one per region for clients that cannot pick a source. */
+  extraBinds?: string[];
+  /**
+   * After the header and the source address, place a request by the front address it arrived on (the same map):
+   * a client connecting to 127.0.2.1:8080 is an eu-west client even when its source (127.0.0.1) is in no client
+   * network. For local clusters whose tools (skopeo, podman) cannot choose a source address.
+   */
+  regionByDestination?: boolean;
   /** Global connection limit; HAProxy needs about twice as many file descriptors (ulimit -n). Default 4096. */
   maxconn?: number;
 }
@@ -72,12 +81,15 @@ export function renderHaproxyConfig(cluster: ClusterConfig, opts: FrontOptions):
     '    timeout check 2s',
     '',
     'frontend wharf',
-    `    bind ${opts.bind}`,
+    ...[opts.bind, ...(opts.extraBinds ?? [])].map((b) => `    bind ${b}`),
     `    http-request del-header ${CLIENT_REGION_HEADER}`,
     // 1. the header, when it names a region of the cluster
     `    http-request set-var(txn.region) req.hdr(${REGION_HEADER}) if { req.hdr(${REGION_HEADER}) -m str ${names.join(' ')} }`,
     // 2. the client's network
     `    http-request set-var(txn.region) src,map_ip(${opts.mapFile}) unless { var(txn.region) -m found }`,
+    ...(opts.regionByDestination
+      ? [`    http-request set-var(txn.region) dst,map_ip(${opts.mapFile}) unless { var(txn.region) -m found }`]
+      : []),
     // 3. the default region
     `    http-request set-var(txn.region) str(${defaultRegion}) unless { var(txn.region) -m found }`,
     `    http-request set-header ${CLIENT_REGION_HEADER} %[var(txn.region)]`,

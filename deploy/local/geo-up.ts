@@ -248,7 +248,15 @@ export async function geoUp(opts: GeoUpOptions = {}): Promise<GeoState> {
     const mapFile = join(frontDir, 'regions.map');
     const cfgFile = join(frontDir, 'haproxy.cfg');
     const parsed = parseCluster(config.cluster, (s) => s as StorageSection);
-    const front = renderHaproxyConfig(parsed, { bind: `127.0.0.1:${ports.front}`, mapFile, defaultRegion: GEO_REGIONS[0].name });
+    // Also on each region's first client address: tools that cannot choose a source address (skopeo, podman)
+    // pick a region by connecting to it, e.g. docker://127.0.2.1:8080/... for eu-west.
+    const front = renderHaproxyConfig(parsed, {
+      bind: `127.0.0.1:${ports.front}`,
+      extraBinds: GEO_REGIONS.map((r) => `127.0.${r.net}.1:${ports.front}`),
+      regionByDestination: true,
+      mapFile,
+      defaultRegion: GEO_REGIONS[0].name,
+    });
     await writeFile(mapFile, front.map);
     await writeFile(cfgFile, front.cfg);
     const haproxy = await startHaproxy({ cfgFile, port: ports.front, logFile: logFile('haproxy'), detached: true });
@@ -314,7 +322,7 @@ export function describeGeo(state: GeoState): string {
   const lines = [
     `Wharf geo cluster is up (state: ${stateFile(state.stateDir)}, logs: ${state.logsDir})`,
     '',
-    `front (HAProxy)   ${state.front?.url}   region by X-Wharf-Region, else by client address, else us-east`,
+    `front (HAProxy)   ${state.front?.url}   region by X-Wharf-Region, else client address, else front address, else us-east`,
     '',
     'region     store                           client network   registry nodes                                   replicator',
   ];
@@ -329,6 +337,8 @@ export function describeGeo(state: GeoState): string {
     '',
     'be a client of a region by source address, e.g. eu-west:',
     `  curl --interface 127.0.2.1 -si ${state.front?.url}/v2/ | grep -i x-wharf-served-region`,
+    `or, for tools that cannot choose one, by the front address of the region (${state.regions.map((r) => `${r.name} ${r.clientAddress}:${state.front?.port}`).join(', ')}):`,
+    `  skopeo copy --dest-tls-verify=false oci:./layout:1.0 docker://127.0.2.1:${state.front?.port}/team/app:1.0`,
     ...state.notes.map((n) => `note: ${n}`),
     'stop it with: npm run geo:down',
   );

@@ -90,7 +90,13 @@ describe('HAProxy locality front', () => {
     };
     const port = await freePort();
     const mapFile = join(dir, 'regions.map');
-    const { cfg, map } = renderHaproxyConfig(cluster, { bind: `127.0.0.1:${port}`, mapFile, defaultRegion: 'us-east' });
+    const { cfg, map } = renderHaproxyConfig(cluster, {
+      bind: `127.0.0.1:${port}`,
+      extraBinds: [`127.0.3.254:${port}`],
+      regionByDestination: true,
+      mapFile,
+      defaultRegion: 'us-east',
+    });
     await writeFile(mapFile, map);
     await writeFile(join(dir, 'haproxy.cfg'), cfg);
     haproxy = await startHaproxy({ cfgFile: join(dir, 'haproxy.cfg'), port, logFile: join(dir, 'haproxy.log') });
@@ -118,6 +124,15 @@ describe('HAProxy locality front', () => {
     // Outside every client network: the default region.
     const other = await request(`${front}/v2/`, { localAddress: '127.0.9.1' });
     assert.equal(other.header('x-wharf-served-region'), 'us-east');
+  });
+
+  it('places a client outside every network by the front address it connected to', async () => {
+    // Source 127.0.0.1 (no client network), destination in ap-south's network.
+    const byDst = await request(`${front.replace('127.0.0.1', '127.0.3.254')}/v2/`, { localAddress: '127.0.0.1' });
+    assert.equal(byDst.header('x-wharf-served-region'), 'ap-south');
+    // The source address still wins over the destination.
+    const bySrc = await request(`${front.replace('127.0.0.1', '127.0.3.254')}/v2/`, { localAddress: CLIENT['eu-west'] });
+    assert.equal(bySrc.header('x-wharf-served-region'), 'eu-west');
   });
 
   it('lets X-Wharf-Region override the source address, and ignores a region it does not know', async () => {
