@@ -99,6 +99,8 @@ export interface GeoUpOptions {
   nodeEnv?: Record<string, string>;
   /** Allowed time for the whole start; default 240 s. */
   timeoutMs?: number;
+  /** Aborting stops the start at its next step (and cleans up); the CLI aborts on SIGINT/SIGTERM. */
+  signal?: AbortSignal;
 }
 
 export async function geoUp(opts: GeoUpOptions = {}): Promise<GeoState> {
@@ -130,6 +132,7 @@ export async function geoUp(opts: GeoUpOptions = {}): Promise<GeoState> {
     if (i >= 0) state.processes[i] = t;
     else state.processes.push(t);
     await saveState(state);
+    if (opts.signal?.aborted) throw new Error('geo:up was interrupted');
   };
   const logFile = (name: string): string => join(logsDir, `${name}.log`);
   const suffix = opts.bucketSuffix ? `-${opts.bucketSuffix}` : '';
@@ -347,13 +350,24 @@ export function describeGeo(state: GeoState): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const t0 = Date.now();
+  // Interrupted while starting: stop what was started so far (it is all in the state file); the start itself
+  // gives up at its next step and cleans up again (stopping is idempotent).
+  const interrupted = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`geo:up: ${sig}; stopping what was started\n`);
+      interrupted.abort();
+      void geoDown().catch(() => undefined);
+      setTimeout(() => process.exit(130), 30_000).unref();
+    });
+  }
   try {
-    const state = await geoUp({ log: (l) => process.stderr.write(`geo:up: ${l}\n`) });
+    const state = await geoUp({ log: (l) => process.stderr.write(`geo:up: ${l}\n`), signal: interrupted.signal });
     process.stdout.write(`${describeGeo(state)}\n(started in ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
     // The cluster's processes are detached; leave them running.
     process.exit(0);
   } catch (err) {
     process.stderr.write(`geo:up: ${(err as Error).message}\n`);
-    process.exit(1);
+    process.exit(interrupted.signal.aborted ? 130 : 1);
   }
 }
