@@ -24,12 +24,12 @@ describe('loadConfig', () => {
   it('layers file, then WHARF_* env, then PORT', () => {
     const c = loadConfig({
       WHARF_CONFIG: file({ server: { port: 6000 }, storage: { driver: 's3', s3: { endpoint: 'http://x', bucket: 'b' } } }),
-      WHARF_STORAGE_S3_FORCE_PATH_STYLE: 'false', WHARF_GC_GRACE_SECONDS: '60', PORT: '7000', WHARF_DATA_DIR: '/tmp/x',
+      WHARF_STORAGE_S3_FORCE_PATH_STYLE: 'false', WHARF_GC_GRACE_SECONDS: '600', PORT: '7000', WHARF_DATA_DIR: '/tmp/x',
     });
     assert.equal(c.server.port, 7000);
     assert.equal(c.storage.s3.forcePathStyle, false);
     assert.equal(c.storage.s3.bucket, 'b');
-    assert.equal(c.gc.graceSeconds, 60);
+    assert.equal(c.gc.graceSeconds, 600);
     assert.equal(c.dataDir, '/tmp/x');
   });
 

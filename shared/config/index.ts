@@ -79,9 +79,9 @@ function validate(c: Config): void {
   validateStorage(c.storage, 'storage');
   if (!/^[a-z0-9-]+$/.test(c.node.region)) throw new ConfigError('node.region must match [a-z0-9-]+');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.log.level)) throw new ConfigError(`log.level "${c.log.level}" is unknown`);
-  for (const [k, v] of [['gc.graceSeconds', c.gc.graceSeconds], ['gc.intervalSeconds', c.gc.intervalSeconds]] as const) {
-    if (!(v >= 0)) throw new ConfigError(`${k} must be >= 0`);
-  }
+  if (!(c.gc.intervalSeconds > 0)) throw new ConfigError('gc.intervalSeconds must be > 0');
+  // Pulls refresh a blob's last-seen clock at most once a minute; a shorter grace could collect a blob in use.
+  if (!(c.gc.graceSeconds >= 300)) throw new ConfigError('gc.graceSeconds must be at least 300');
   const r = c.replicator;
   for (const [k, v] of [['replicator.concurrency', r.concurrency], ['replicator.maxDeliver', r.maxDeliver], ['replicator.ackWaitSeconds', r.ackWaitSeconds]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${k} must be an integer >= 1`);

@@ -8,15 +8,24 @@ export interface BlobRow {
 
 /** The blob if the repository may serve it, refreshing its GC grace clock. */
 export async function touchLinkedBlob(db: Queryable, repositoryId: number, digest: string): Promise<BlobRow | undefined> {
-  const r = await db.query<BlobRow>(
-    `UPDATE blobs b SET last_seen_at = now()
-     FROM repository_blobs rb
-     WHERE rb.repository_id = $1 AND rb.digest = $2 AND b.digest = rb.digest
-     RETURNING b.digest, b.size, b.media_type AS "mediaType"`,
-    [repositoryId, digest],
-  );
+  // The clock is refreshed at most once a minute (GC grace must exceed that): a popular layer pulled by many
+  // clients at once would otherwise queue every pull behind one row lock and write WAL for each.
+  const r = await db.query<BlobRow>({
+    name: 'touch-linked-blob',
+    text: `WITH linked AS (
+       SELECT b.digest, b.size, b.media_type, b.last_seen_at FROM blobs b
+       JOIN repository_blobs rb ON rb.digest = b.digest WHERE rb.repository_id = $1 AND rb.digest = $2),
+     touched AS (
+       UPDATE blobs SET last_seen_at = now() WHERE digest = (SELECT digest FROM linked)
+         AND (SELECT last_seen_at FROM linked) < now() - interval '${SEEN_REFRESH_SECONDS} seconds')
+     SELECT digest, size, media_type AS "mediaType" FROM linked`,
+    values: [repositoryId, digest],
+  });
   return r.rows[0];
 }
+
+/** How stale blobs.last_seen_at may get while clients are told a blob exists; GC grace must be well above it. */
+export const SEEN_REFRESH_SECONDS = 60;
 
 export async function findBlob(db: Queryable, digest: string): Promise<BlobRow | undefined> {
   const r = await db.query<BlobRow>('SELECT digest, size, media_type AS "mediaType" FROM blobs WHERE digest = $1', [digest]);

@@ -106,13 +106,15 @@ export async function listReferrers(
 export async function getManifestByTag(
   db: Queryable, repositoryName: string, tag: string, withContent: boolean,
 ): Promise<(ManifestRow & { content?: Buffer }) | undefined> {
-  const r = await db.query<ManifestRow & { content?: Buffer }>(
-    `SELECT ${M_COLUMNS}${withContent ? ', m.content' : ''}
+  // Named (prepared once per connection): the hottest query skips parsing and planning.
+  const r = await db.query<ManifestRow & { content?: Buffer }>({
+    name: withContent ? 'manifest-by-tag' : 'manifest-meta-by-tag',
+    text: `SELECT ${M_COLUMNS}${withContent ? ', m.content' : ''}
      FROM repositories r JOIN tags t ON t.repository_id = r.id
      JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
      WHERE r.name = $1 AND t.name = $2`,
-    [repositoryName, tag],
-  );
+    values: [repositoryName, tag],
+  });
   return r.rows[0];
 }
 
@@ -120,11 +122,12 @@ export async function getManifestByTag(
 export async function getManifestByName(
   db: Queryable, repositoryName: string, digest: string, withContent: boolean,
 ): Promise<(ManifestRow & { content?: Buffer }) | undefined> {
-  const r = await db.query<ManifestRow & { content?: Buffer }>(
-    `SELECT ${M_COLUMNS}${withContent ? ', m.content' : ''}
+  const r = await db.query<ManifestRow & { content?: Buffer }>({
+    name: withContent ? 'manifest-by-digest' : 'manifest-meta-by-digest',
+    text: `SELECT ${M_COLUMNS}${withContent ? ', m.content' : ''}
      FROM repositories r JOIN manifests m ON m.repository_id = r.id
      WHERE r.name = $1 AND m.digest = $2`,
-    [repositoryName, digest],
-  );
+    values: [repositoryName, digest],
+  });
   return r.rows[0];
 }

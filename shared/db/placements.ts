@@ -17,11 +17,12 @@ export async function recordPlacement(db: Queryable, digest: string, region: str
 }
 
 export async function placementsOf(db: Queryable, digest: string): Promise<Placement[]> {
-  const r = await db.query<Placement>(
-    `SELECT region, storage_key AS "storageKey", verified_at AS "verifiedAt", copied_from AS "copiedFrom"
+  const r = await db.query<Placement>({
+    name: 'placements-of',
+    text: `SELECT region, storage_key AS "storageKey", verified_at AS "verifiedAt", copied_from AS "copiedFrom"
      FROM blob_placements WHERE digest = $1 ORDER BY region`,
-    [digest],
-  );
+    values: [digest],
+  });
   return r.rows;
 }
 

@@ -6,7 +6,7 @@ export interface RepositoryRow {
 }
 
 export async function findRepository(db: Queryable, name: string): Promise<RepositoryRow | undefined> {
-  const r = await db.query<RepositoryRow>('SELECT id, name FROM repositories WHERE name = $1', [name]);
+  const r = await db.query<RepositoryRow>({ name: 'find-repository', text: 'SELECT id, name FROM repositories WHERE name = $1', values: [name] });
   return r.rows[0];
 }
 

@@ -22,7 +22,7 @@ describe('garbage collection', () => {
       throw e;
     }
   };
-  const gc = () => collectGarbage(reg.node.deps, { graceSeconds: 60, uploadExpirySeconds: 60, uploadMaxAgeSeconds: 3600 });
+  const gc = () => collectGarbage(reg.node.deps, { graceSeconds: 300, uploadExpirySeconds: 60, uploadMaxAgeSeconds: 3600 });
 
   before(async () => {
     reg = await startTestRegistry();
