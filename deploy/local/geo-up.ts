@@ -192,7 +192,8 @@ export async function geoUp(opts: GeoUpOptions = {}): Promise<GeoState> {
       };
     });
     const configFile = join(stateDir, 'cluster.json');
-    const config = { cluster: { regions, replication: { default: { regions: 'all', syncRegions: 1 } } } };
+    // `prod` is synchronously replicated (a push is acknowledged once in 2 regions): the drills' --sync load.
+    const config = { cluster: { regions, replication: { default: { regions: 'all', syncRegions: 1 }, namespaces: { prod: { regions: 'all', syncRegions: 2 } } } } };
     await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
     state.configFile = configFile;
 
@@ -207,6 +208,9 @@ export async function geoUp(opts: GeoUpOptions = {}): Promise<GeoState> {
       ...(process.env.WHARF_ADMIN_PASSWORD !== undefined ? { WHARF_ADMIN_PASSWORD: process.env.WHARF_ADMIN_PASSWORD } : {}),
       ...opts.nodeEnv,
     };
+    const { WHARF_ADMIN_PASSWORD: _secret, ...savedEnv } = env;
+    state.launch = { ports, tmp, env: savedEnv, gcsBucket, cephManaged: !opts.s3 };
+    await saveState(state);
     const withReplicator = existsSync(REPLICATOR_MAIN);
     if (!withReplicator) {
       state.notes.push(`no replicator (${REPLICATOR_MAIN} does not exist yet): blobs stay in the region they were pushed to`);

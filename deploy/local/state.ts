@@ -32,6 +32,32 @@ export interface GeoState {
   nats: string[];
   notes: string[];
   ready: boolean;
+  /** How the parts were started, so deploy/local/restart.ts can start one again with the same config (drills). */
+  launch?: GeoLaunch;
+}
+
+/** What a restart needs beyond the processes' names: ports, dirs and the nodes' environment (no secrets). */
+export interface GeoLaunch {
+  ports: GeoLaunchPorts;
+  /** The temp dir holding the stores', NATS' and the nodes' data. */
+  tmp: string;
+  /** WHARF_* settings every node and replicator got (WHARF_ADMIN_PASSWORD is taken from the environment again). */
+  env: Record<string, string>;
+  gcsBucket: string;
+  /** Whether geo:up started Ceph itself (false: an external S3 server, not ours to stop). */
+  cephManaged: boolean;
+}
+
+export interface GeoLaunchPorts {
+  front: number;
+  registry: number[];
+  replicator: number[];
+  natsClient: number[];
+  natsCluster: number[];
+  cephRgw: number;
+  cephMon: number;
+  azurite: number;
+  gcs: number;
 }
 
 export const stateFile = (stateDir: string): string => join(stateDir, 'state.json');
