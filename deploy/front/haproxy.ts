@@ -69,8 +69,13 @@ export function renderHaproxyConfig(cluster: ClusterConfig, opts: FrontOptions):
     '    mode http',
     '    option http-keep-alive',
     '    option forwardfor',
-    '    option redispatch',
-    '    retries 2',
+    // A node that died since its last health check: the request is retried (connection refused, or no answer
+    // at all from a node killed mid-request — idempotent requests only), on another server each time, and the
+    // peers' nodes stand by as backup servers of every region's backend. So a request never fails only because
+    // the health checks have not noticed yet; 'use_backend ... up_<r>' below takes over once they have.
+    '    option redispatch 1',
+    '    retries 3',
+    '    retry-on conn-failure empty-response junk-response response-timeout',
     '    timeout connect 5s',
     // Blobs are streamed through: a multi-GiB layer may take long in either direction.
     '    timeout client 1h',
@@ -109,7 +114,10 @@ export function renderHaproxyConfig(cluster: ClusterConfig, opts: FrontOptions):
   for (const r of names) lines.push(`    use_backend ${backendName(r)} if client_${r}`);
   lines.push(`    default_backend ${backendName(defaultRegion)}`, '');
 
-  for (const region of regions) lines.push(...backend(region, { inter, fall, rise }), '');
+  for (const region of regions) {
+    const backups = peersByDistance(cluster, region.name).map((p) => regions.find((r) => r.name === p)!);
+    lines.push(...backend(region, backups, { inter, fall, rise }), '');
+  }
 
   const map = [
     '# client network (CIDR) -> region; generated from cluster.regions.<r>.clientCidrs',
@@ -119,21 +127,35 @@ export function renderHaproxyConfig(cluster: ClusterConfig, opts: FrontOptions):
   return { cfg: lines.join('\n'), map };
 }
 
-function backend(region: RegionConfig, check: { inter: string; fall: number; rise: number }): string[] {
+/**
+ * A connection the node refuses (or drops) marks it down at once, without waiting for `fall` failed checks; it
+ * comes back after `rise` good ones. With `option redispatch 1` and `retries 3` the retried request goes to the
+ * region's other node, then to the backup servers.
+ */
+const OBSERVE = 'observe layer4 error-limit 1 on-error mark-down';
+
+/**
+ * A region's backend: its nodes, then its peers' nodes (nearest region first) as backup servers, used only while
+ * none of the region's own nodes is up — in particular by a retried request whose node just died. Servers are
+ * named `<region>-<n>`, so the served region is the server name without its number.
+ */
+function backend(region: RegionConfig, backups: RegionConfig[], check: { inter: string; fall: number; rise: number }): string[] {
   const out = [
     `backend ${backendName(region.name)}`,
     '    balance leastconn',
     '    option httpchk',
     '    http-check send meth GET uri /readyz',
     '    http-check expect status 200',
-    `    http-response set-header ${SERVED_REGION_HEADER} ${region.name}`,
+    `    http-response set-header ${SERVED_REGION_HEADER} %[srv_name,regsub(-[0-9]+$,)]`,
   ];
-  region.nodes.forEach((url, i) => {
-    const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`region ${region.name}: node URL ${url} must be http(s)`);
-    const port = u.port || (u.protocol === 'https:' ? '443' : '80');
-    const tls = u.protocol === 'https:' ? ` ssl verify required ca-file @system-ca sni str(${u.hostname})` : '';
-    out.push(`    server ${region.name}-${i + 1} ${u.hostname}:${port} check inter ${check.inter} fall ${check.fall} rise ${check.rise}${tls}`);
-  });
+  for (const [r, backup] of [[region, false] as const, ...backups.map((b) => [b, true] as const)]) {
+    r.nodes.forEach((url, i) => {
+      const u = new URL(url);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`region ${r.name}: node URL ${url} must be http(s)`);
+      const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+      const tls = u.protocol === 'https:' ? ` ssl verify required ca-file @system-ca sni str(${u.hostname})` : '';
+      out.push(`    server ${r.name}-${i + 1} ${u.hostname}:${port} check inter ${check.inter} fall ${check.fall} rise ${check.rise} ${OBSERVE}${tls}${backup ? ' backup' : ''}`);
+    });
+  }
   return out;
 }
