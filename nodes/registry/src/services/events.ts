@@ -50,7 +50,7 @@ export interface RegistryEvents {
   blobDeleted(digest: string): Promise<void>;
   /**
    * Read-repair: a pull here was served from `region`. Re-announcing the blob as written there makes this
-   * region's replicator copy it (the duplicate window drops the re-announcement while the first one is fresh).
+   * region's replicator copy it (its message id differs from the upload's, so the duplicate window keeps it).
    */
   replicationWanted(e: { digest: string; size: number; repository: string; region: string; storageKey: string }): Promise<void>;
   /** Waits (at most `timeoutMs`) for publishes still in flight; what is still unsent is left to reconciliation. */
