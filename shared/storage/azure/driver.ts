@@ -77,6 +77,10 @@ export class AzureDriver implements BlobStore {
     this.name = `azure:${params.accountName}/${params.container}${params.rootPrefix ? `/${params.rootPrefix}` : ''}`;
     this.service = new BlobServiceClient(params.endpoint, new StorageSharedKeyCredential(params.accountName, params.accountKey), {
       userAgentOptions: { userAgentPrefix: 'wharf' },
+      // The SDK's default (4 tries, 4 s doubling) holds a request ~30 s on a dead store before it fails: every
+      // pull that would fall back to another region, and every sync push that would copy elsewhere, waits that
+      // long. Fail fast; the callers (regional fallback, the replicator's redelivery) do the retrying.
+      retryOptions: { maxTries: 3, retryDelayInMs: 100, maxRetryDelayInMs: 1_000 },
     });
     this.container = this.service.getContainerClient(params.container);
     this.syncCopyMax = Math.min(opts.syncCopyMaxBytes ?? SYNC_COPY_MAX, SYNC_COPY_MAX);
