@@ -1,3 +1,4 @@
+import { PartBuffer } from '../part-buffer.js';
 import { randomBytes } from 'node:crypto';
 import { DriverError, type BlobWriter, type WriterState } from '../driver.js';
 import type { AzureDriver } from './driver.js';
@@ -42,7 +43,6 @@ export const DATA_BLOB = 'data';
 export const MAX_BLOCKS = 50_000;
 export const TAG_RE = /^[a-f0-9]{8}$/;
 export const TAIL_NAME_RE = /^tail-\d+-[a-f0-9]{8}$/;
-const INITIAL_BUFFER = 64 * 1024;
 
 /**
  * Block ids are fixed-width (Azure wants one length per blob): `<session tag>-<6-digit position in the blob>`,
@@ -61,8 +61,7 @@ export function blockId(tag: string, index: number): string {
  */
 export class AzureWriter implements BlobWriter {
   size: number;
-  private buf: Buffer;
-  private bufLen = 0;
+  private readonly part: PartBuffer;
   private readonly runs: BlockRun[];
   private blockCount: number;
   private readonly tag = randomBytes(4).toString('hex');
@@ -84,9 +83,7 @@ export class AzureWriter implements BlobWriter {
     this.blockCount = init.runs.reduce((n, r) => n + r.count, 0);
     this.dataReady = this.blockCount > 0;
     const tail = init.tail ?? Buffer.alloc(0);
-    this.buf = Buffer.allocUnsafe(Math.max(INITIAL_BUFFER, tail.byteLength));
-    tail.copy(this.buf);
-    this.bufLen = tail.byteLength;
+    this.part = new PartBuffer(this.blockSize, tail);
     this.scratch = init.resumed;
   }
 
@@ -104,29 +101,7 @@ export class AzureWriter implements BlobWriter {
 
   async write(chunk: Uint8Array): Promise<void> {
     this.check();
-    let at = 0;
-    while (at < chunk.byteLength) {
-      if (this.bufLen >= this.blockSize) await this.flushBlock();
-      const n = Math.min(chunk.byteLength - at, this.blockSize - this.bufLen);
-      this.reserve(this.bufLen + n);
-      this.buf.set(chunk.subarray(at, at + n), this.bufLen);
-      this.bufLen += n;
-      at += n;
-      // Counted as it lands: if a flush fails mid-chunk, size still says exactly what suspend() would keep.
-      this.size += n;
-    }
-    // Stage a full block now rather than on the next write, so a suspend right after never parks a whole block.
-    if (this.bufLen >= this.blockSize) await this.flushBlock();
-  }
-
-  /** Grows the buffer geometrically; small objects never pay for a whole block. */
-  private reserve(needed: number): void {
-    if (needed <= this.buf.byteLength) return;
-    let cap = Math.max(this.buf.byteLength, INITIAL_BUFFER);
-    while (cap < needed) cap *= 2;
-    const next = Buffer.allocUnsafe(Math.min(cap, Math.max(this.blockSize, needed)));
-    this.buf.copy(next, 0, 0, this.bufLen);
-    this.buf = next;
+    await this.part.append(chunk, () => this.flushBlock(), (n) => (this.size += n));
   }
 
   /** Waits for the block in flight; its failure surfaces here (the SDK has already retried it). */
@@ -169,10 +144,7 @@ export class AzureWriter implements BlobWriter {
       throw new DriverError(this.driver.name, this.key, `more than ${MAX_BLOCKS} blocks: raise blockSize`);
     }
     await this.ensureData();
-    const body = this.buf.subarray(0, this.bufLen);
-    // The buffer now belongs to the staging; large writes keep going, so take a full block straight away.
-    this.buf = Buffer.allocUnsafe(this.blockSize);
-    this.bufLen = 0;
+    const body = this.part.take();
     const pending: NonNullable<AzureWriter['pending']> = { index, body, upload: Promise.resolve() };
     pending.upload = this.stage(index, body).then(
       () => this.pushBlock(body.byteLength),
@@ -205,13 +177,13 @@ export class AzureWriter implements BlobWriter {
     await this.settle();
     const d = this.driver;
     let tail: AzureWriterState['tail'] = null;
-    if (this.bufLen > 0) {
-      tail = { name: `tail-${this.size}-${this.tag}`, size: this.bufLen };
+    if (this.part.length > 0) {
+      tail = { name: `tail-${this.size}-${this.tag}`, size: this.part.length };
       this.scratch = true;
-      await d.blockBlob(d.scratchName(this.init.id, tail.name)).upload(this.buf.subarray(0, this.bufLen), this.bufLen);
+      await d.blockBlob(d.scratchName(this.init.id, tail.name)).upload(this.part.bytes(), this.part.length);
     }
     this.finished = true;
-    this.buf = Buffer.alloc(0);
+    this.part.release();
     // Once our state exists, the caller holds either it or the one we resumed from; older tails are garbage.
     const stale = this.init.prevTail;
     if (stale !== null && stale !== this.init.resumedTail) {
@@ -234,29 +206,29 @@ export class AzureWriter implements BlobWriter {
     await this.settle();
     const d = this.driver;
     if (this.blockCount === 0) {
-      await d.blockBlob(d.blobName(this.key)).upload(this.buf.subarray(0, this.bufLen), this.bufLen);
+      await d.blockBlob(d.blobName(this.key)).upload(this.part.bytes(), this.part.length);
     } else {
-      if (this.bufLen > 0) {
+      if (this.part.length > 0) {
         if (this.blockCount >= MAX_BLOCKS) {
           throw new DriverError(d.name, this.key, `more than ${MAX_BLOCKS} blocks: raise blockSize`);
         }
-        await this.stage(this.blockCount, this.buf.subarray(0, this.bufLen));
-        this.pushBlock(this.bufLen);
-        this.bufLen = 0;
+        await this.stage(this.blockCount, this.part.bytes());
+        this.pushBlock(this.part.length);
+        this.part.clear();
       }
       // The explicit list drops every other uncommitted block: those of sessions whose state was never recorded.
       const res = await d.blockBlob(this.dataName).commitBlockList(this.blockIds());
       await d.copyBlob(this.dataName, d.blobName(this.key), this.size, res.etag);
     }
     this.finished = true;
-    this.buf = Buffer.alloc(0);
+    this.part.release();
     // The object is visible now; failing the commit over scratch cleanup would make the caller retry a done write.
     if (this.scratch) await d.clearScratch(this.init.id).catch(() => undefined);
   }
 
   async cancel(): Promise<void> {
     this.finished = true;
-    this.buf = Buffer.alloc(0);
+    this.part.release();
     await this.pending?.upload;
     if (this.scratch) await this.driver.clearScratch(this.init.id);
   }

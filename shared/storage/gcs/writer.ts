@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { PartBuffer } from '../part-buffer.js';
 import type { BlobWriter, WriterState } from '../driver.js';
 import type { GcsDriver } from './driver.js';
 
@@ -30,7 +31,6 @@ export interface GcsWriterInit {
   resumed: boolean;
 }
 
-const INITIAL_BUFFER = 64 * 1024;
 
 /**
  * Every part is its own scratch object under `~wharf-tmp/<id>/`, written with a single-request upload; suspend()
@@ -43,8 +43,7 @@ const INITIAL_BUFFER = 64 * 1024;
  */
 export class GcsWriter implements BlobWriter {
   size: number;
-  private buf: Buffer;
-  private bufLen = 0;
+  private readonly part: PartBuffer;
   private readonly parts: GcsPart[];
   /** Bytes handed to parts (uploaded or uploading): the offset of the next part. */
   private flushed: number;
@@ -60,7 +59,7 @@ export class GcsWriter implements BlobWriter {
     this.size = init.size;
     this.flushed = init.size;
     this.parts = [...init.parts];
-    this.buf = Buffer.allocUnsafe(INITIAL_BUFFER);
+    this.part = new PartBuffer(this.partSize);
   }
 
   private get partSize(): number {
@@ -73,29 +72,7 @@ export class GcsWriter implements BlobWriter {
 
   async write(chunk: Uint8Array): Promise<void> {
     this.check();
-    let at = 0;
-    while (at < chunk.byteLength) {
-      if (this.bufLen >= this.partSize) await this.flushPart();
-      const n = Math.min(chunk.byteLength - at, this.partSize - this.bufLen);
-      this.reserve(this.bufLen + n);
-      this.buf.set(chunk.subarray(at, at + n), this.bufLen);
-      this.bufLen += n;
-      at += n;
-      // Counted as it lands: if a flush fails mid-chunk, size still says exactly what suspend() would keep.
-      this.size += n;
-    }
-    // Upload a full part now rather than on the next write, so a suspend right after never re-uploads it.
-    if (this.bufLen >= this.partSize) await this.flushPart();
-  }
-
-  /** Grows the buffer geometrically; small objects never pay for a whole part. */
-  private reserve(needed: number): void {
-    if (needed <= this.buf.byteLength) return;
-    let cap = Math.max(this.buf.byteLength, INITIAL_BUFFER);
-    while (cap < needed) cap *= 2;
-    const next = Buffer.allocUnsafe(Math.min(cap, Math.max(this.partSize, needed)));
-    this.buf.copy(next, 0, 0, this.bufLen);
-    this.buf = next;
+    await this.part.append(chunk, () => this.flushPart(), (n) => (this.size += n));
   }
 
   /** Waits for the part in flight; its failure surfaces here (the library has already retried what it may). */
@@ -126,10 +103,7 @@ export class GcsWriter implements BlobWriter {
 
   private async flushPart(): Promise<void> {
     await this.waitInflight();
-    const body = this.buf.subarray(0, this.bufLen);
-    // The buffer now belongs to the upload; large writes keep going, so take a full part straight away.
-    this.buf = Buffer.allocUnsafe(this.partSize);
-    this.bufLen = 0;
+    const body = this.part.take();
     const part = this.nextPart(body.byteLength);
     // Handed over: a failed upload of it is retried under the same name by suspend/commit.
     this.flushed += part.size;
@@ -145,21 +119,21 @@ export class GcsWriter implements BlobWriter {
 
   /** Uploads the buffered bytes as a part now (suspend, or commit by compose) and returns its full object name. */
   private async parkBuffer(): Promise<string> {
-    const part = this.nextPart(this.bufLen);
+    const part = this.nextPart(this.part.length);
     const name = this.driver.scratchName(this.init.id, part.name);
-    await this.driver.upload(name, this.buf.subarray(0, this.bufLen));
+    await this.driver.upload(name, this.part.bytes());
     this.flushed += part.size;
     this.parts.push(part);
-    this.bufLen = 0;
+    this.part.clear();
     return name;
   }
 
   async suspend(): Promise<WriterState> {
     this.check();
     await this.settle();
-    if (this.bufLen > 0) await this.parkBuffer();
+    if (this.part.length > 0) await this.parkBuffer();
     this.finished = true;
-    this.buf = Buffer.alloc(0);
+    this.part.release();
     const state: GcsWriterState = { driver: 'gcs', key: this.key, size: this.size, id: this.init.id, parts: this.parts };
     return state;
   }
@@ -168,7 +142,7 @@ export class GcsWriter implements BlobWriter {
     this.check();
     await this.settle();
     const d = this.driver;
-    const tail = this.buf.subarray(0, this.bufLen);
+    const tail = this.part.bytes();
     const sources = this.parts.map((p) => d.scratchName(this.init.id, p.name));
     const first = sources[0];
     if (first === undefined) {
@@ -179,14 +153,14 @@ export class GcsWriter implements BlobWriter {
       await d.assemble(this.key, this.init.id, sources, tail, () => this.parkBuffer());
     }
     this.finished = true;
-    this.buf = Buffer.alloc(0);
+    this.part.release();
     // The object is visible now; failing the commit over scratch cleanup would make the caller retry a done write.
     if (first !== undefined || this.init.resumed) await d.clearScratch(this.init.id).catch(() => undefined);
   }
 
   async cancel(): Promise<void> {
     this.finished = true;
-    this.buf = Buffer.alloc(0);
+    this.part.release();
     await this.pending?.upload;
     await this.driver.clearScratch(this.init.id);
   }

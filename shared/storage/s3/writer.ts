@@ -1,3 +1,4 @@
+import { PartBuffer } from '../part-buffer.js';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -41,7 +42,6 @@ export interface S3WriterInit {
 }
 
 const MAX_PARTS = 10_000;
-const INITIAL_BUFFER = 64 * 1024;
 
 /**
  * A multipart upload, created only once a full part is buffered so small objects cost a single PutObject.
@@ -50,8 +50,7 @@ const INITIAL_BUFFER = 64 * 1024;
  */
 export class S3Writer implements BlobWriter {
   size: number;
-  private buf: Buffer;
-  private bufLen = 0;
+  private readonly part: PartBuffer;
   private uploadId: string | null;
   private readonly parts: PartInfo[];
   /** The part being uploaded; kept until it succeeds, so a failed upload can be retried by suspend/commit. */
@@ -69,9 +68,7 @@ export class S3Writer implements BlobWriter {
     this.uploadId = init.uploadId;
     this.parts = [...init.parts];
     const tail = init.tail ?? Buffer.alloc(0);
-    this.buf = Buffer.allocUnsafe(Math.max(INITIAL_BUFFER, tail.byteLength));
-    tail.copy(this.buf);
-    this.bufLen = tail.byteLength;
+    this.part = new PartBuffer(this.partSize, tail);
     this.scratch = init.resumedTail !== null || init.prevTail !== null || init.uploadId !== null;
   }
 
@@ -85,29 +82,7 @@ export class S3Writer implements BlobWriter {
 
   async write(chunk: Uint8Array): Promise<void> {
     this.check();
-    let at = 0;
-    while (at < chunk.byteLength) {
-      if (this.bufLen >= this.partSize) await this.flushPart();
-      const n = Math.min(chunk.byteLength - at, this.partSize - this.bufLen);
-      this.reserve(this.bufLen + n);
-      this.buf.set(chunk.subarray(at, at + n), this.bufLen);
-      this.bufLen += n;
-      at += n;
-      // Counted as it lands: if a flush fails mid-chunk, size still says exactly what suspend() would keep.
-      this.size += n;
-    }
-    // Upload a full part now rather than on the next write, so a suspend right after never parks a whole part.
-    if (this.bufLen >= this.partSize) await this.flushPart();
-  }
-
-  /** Grows the buffer geometrically; small objects never pay for a whole part. */
-  private reserve(needed: number): void {
-    if (needed <= this.buf.byteLength) return;
-    let cap = Math.max(this.buf.byteLength, INITIAL_BUFFER);
-    while (cap < needed) cap *= 2;
-    const next = Buffer.allocUnsafe(Math.min(cap, Math.max(this.partSize, needed)));
-    this.buf.copy(next, 0, 0, this.bufLen);
-    this.buf = next;
+    await this.part.append(chunk, () => this.flushPart(), (n) => (this.size += n));
   }
 
   /** Waits for the part in flight; its failure surfaces here (the SDK has already retried it). */
@@ -152,10 +127,7 @@ export class S3Writer implements BlobWriter {
     if (partNumber > MAX_PARTS) {
       throw new DriverError(this.driver.name, this.key, `more than ${MAX_PARTS} parts: raise partSize`);
     }
-    const body = this.buf.subarray(0, this.bufLen);
-    // The buffer now belongs to the upload; large writes keep going, so take a full part straight away.
-    this.buf = Buffer.allocUnsafe(this.partSize);
-    this.bufLen = 0;
+    const body = this.part.take();
     const pending: NonNullable<S3Writer['pending']> = { partNumber, body, upload: Promise.resolve() };
     pending.upload = this.uploadPart(uploadId, partNumber, body).then(
       (part) => void this.parts.push(part),
@@ -194,12 +166,12 @@ export class S3Writer implements BlobWriter {
     await this.settle();
     const d = this.driver;
     let tail: S3WriterState['tail'] = null;
-    if (this.bufLen > 0) {
-      tail = { name: `tail-${this.size}`, size: this.bufLen };
-      await d.putScratch(this.init.id, tail.name, this.buf.subarray(0, this.bufLen));
+    if (this.part.length > 0) {
+      tail = { name: `tail-${this.size}`, size: this.part.length };
+      await d.putScratch(this.init.id, tail.name, this.part.bytes());
     }
     this.finished = true;
-    this.buf = Buffer.alloc(0);
+    this.part.release();
     // Once our state exists, the caller holds either it or the one we resumed from; older tails are garbage.
     const stale = this.init.prevTail;
     if (stale !== null && stale !== tail?.name && stale !== this.init.resumedTail) {
@@ -225,10 +197,10 @@ export class S3Writer implements BlobWriter {
     const Key = d.objectKey(this.key);
     if (this.uploadId === null) {
       await d.client.send(
-        new PutObjectCommand({ Bucket: d.params.bucket, Key, Body: this.buf.subarray(0, this.bufLen), ContentLength: this.bufLen }),
+        new PutObjectCommand({ Bucket: d.params.bucket, Key, Body: this.part.bytes(), ContentLength: this.part.length }),
       );
     } else {
-      if (this.bufLen > 0) this.parts.push(await this.uploadPart(this.uploadId, this.parts.length + 1, this.buf.subarray(0, this.bufLen)));
+      if (this.part.length > 0) this.parts.push(await this.uploadPart(this.uploadId, this.parts.length + 1, this.part.bytes()));
       // Ceph answers an empty ETag here; nothing below relies on it.
       await d.client.send(
         new CompleteMultipartUploadCommand({
@@ -240,14 +212,14 @@ export class S3Writer implements BlobWriter {
       );
     }
     this.finished = true;
-    this.buf = Buffer.alloc(0);
+    this.part.release();
     // The object is visible now; failing the commit over scratch cleanup would make the caller retry a done write.
     if (this.scratch) await d.clearScratch(this.init.id, this.key, this.uploadId).catch(() => undefined);
   }
 
   async cancel(): Promise<void> {
     this.finished = true;
-    this.buf = Buffer.alloc(0);
+    this.part.release();
     await this.pending?.upload;
     const d = this.driver;
     if (this.uploadId !== null) {
