@@ -10,7 +10,7 @@ import { openRegionalStores } from '../../../shared/storage/from-config.js';
 import {
   connectJetStreamBus, createMemoryBus, eventNames, eventSource, type EventBus,
 } from '../../../shared/events/index.js';
-import type { Closer } from '../../../shared/lifecycle/shutdown.js';
+import { onceClosing, probe, type Closer } from '../../../shared/lifecycle/shutdown.js';
 import { createApp } from './app.js';
 import type { Deps } from './deps.js';
 import { createMetrics } from './ops/metrics.js';
@@ -68,9 +68,9 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
     config, log, db, store, stores, regionHealth: new RegionHealth(), events, metrics, region: config.node.region,
     hashers: new UploadHashers(), access: openAccess,
     readiness: async () => ({
-      database: await check(async () => void (await db.query('SELECT 1'))),
+      database: await probe(async () => void (await db.query('SELECT 1'))),
       events: await bus.health(),
-      storage: await check(async () => void (await collectFirst(store.list('uploads')))),
+      storage: await probe(async () => void (await collectFirst(store.list('uploads')))),
     }),
   };
 
@@ -97,32 +97,15 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
   const port = (server.address() as AddressInfo).port;
   const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
   log.info({ port, storage: store.name, events: config.nats.url ? 'jetstream' : 'in-process' }, 'registry node listening');
-  let closed: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
     port,
     deps,
     closers,
-    close: () => (closed ??= (async () => {
-      for (const c of closers) {
-        try {
-          await c.close();
-        } catch (err) {
-          log.warn({ err, component: c.name }, 'close failed');
-        }
-      }
-    })()),
+    close: onceClosing(closers, log),
   };
 }
 
-async function check(fn: () => Promise<void>): Promise<{ ok: boolean; detail?: string }> {
-  try {
-    await fn();
-    return { ok: true };
-  } catch (e) {
-    return { ok: false, detail: (e as Error).message };
-  }
-}
 
 async function collectFirst(it: AsyncIterable<string>): Promise<void> {
   for await (const _ of it) break;

@@ -5,7 +5,7 @@ import { migrate } from '../../../shared/db/migrate.js';
 import {
   connectJetStreamBus, eventNames, eventSource, replicatorDurable, type EventBus, type Subscription,
 } from '../../../shared/events/index.js';
-import type { Closer } from '../../../shared/lifecycle/shutdown.js';
+import { onceClosing, probe, type Closer } from '../../../shared/lifecycle/shutdown.js';
 import { createLogger, type Logger } from '../../../shared/logging/logger.js';
 import { openRegionalStores } from '../../../shared/storage/from-config.js';
 import { createReplicationHandler, type ReplicationHandler } from './consumer.js';
@@ -84,9 +84,9 @@ export async function startReplicatorNode(config: Config, opts: { log?: Logger; 
     ops = await startOpsServer({
       host: config.server.host, port: r.metricsPort, region, registry: metrics.registry,
       readiness: async () => ({
-        database: await check(async () => void (await deps.db.query('SELECT 1'))),
+        database: await probe(async () => void (await deps.db.query('SELECT 1'))),
         events: await bus.health(),
-        storage: await check(async () => {
+        storage: await probe(async () => {
           for await (const _ of deps.stores.home.list('blobs')) break;
         }),
       }),
@@ -117,30 +117,13 @@ export async function startReplicatorNode(config: Config, opts: { log?: Logger; 
   closers.unshift({ name: 'consumer', close: () => sub.close() });
   log.info({ port: ops.port, home: deps.stores.home.name, peers: deps.stores.peers, concurrency: r.concurrency }, 'replicator listening');
 
-  let closed: Promise<void> | undefined;
   return {
     region,
     deps,
     opsUrl: ops.url,
     handler,
     closers,
-    close: () => (closed ??= (async () => {
-      for (const c of closers) {
-        try {
-          await c.close();
-        } catch (err) {
-          log.warn({ err, component: c.name }, 'close failed');
-        }
-      }
-    })()),
+    close: onceClosing(closers, log),
   };
 }
 
-async function check(fn: () => Promise<void>): Promise<{ ok: boolean; detail?: string }> {
-  try {
-    await fn();
-    return { ok: true };
-  } catch (e) {
-    return { ok: false, detail: (e as Error).message };
-  }
-}
