@@ -1,5 +1,5 @@
 /**
- * Replicator crash: a big blob (64 MiB) and a few small ones are pushed by a client of `from`; as soon as the
+ * Replicator crash: a few small blobs, then a big one (64 MiB), are pushed by a client of `from`; as soon as the
  * replicator of `region` is copying (its wharf_replication_copies_in_flight gauge > 0) it is killed with SIGKILL,
  * then started again. JetStream redelivers the unacknowledged event after replicator.ackWaitSeconds; the drill
  * waits until the replication status API shows every blob placed and verified in every region, and reads each
@@ -34,6 +34,8 @@ export interface ReplicatorCrashReport {
   blobs: number;
   /** Whether the kill happened while the replicator reported a copy in flight. */
   killed_mid_copy: boolean;
+  /** The big blob's state in the region just before the kill (pending: the copy had not finished). */
+  big_blob_state_at_kill: string | null;
   pushed_at: string | null;
   killed_at: string | null;
   restarted_at: string | null;
@@ -66,7 +68,12 @@ export async function replicatorCrash(state: GeoState, opts: ReplicatorCrashOpti
   };
 
   const size = Math.round((opts.sizeMiB ?? 64) * 1024 * 1024);
-  log(`pushing a ${size} byte blob and 4 small ones as a ${from.name} client`);
+  log(`pushing 4 small blobs as a ${from.name} client, and once they are everywhere a ${size} byte one`);
+  const small = await Promise.all([1, 2, 3, 4].map(() => push(randomBytes(32 * 1024))));
+  await pollUntil(30_000, async () => {
+    for (const b of small) if (!placedEverywhere(await blobStatus(state, b.digest, from.clientAddress))) return false;
+    return true;
+  });
   // Watch the replicator from before the push: the copy may start as soon as the upload is committed.
   let inFlight = false;
   let watching = true;
@@ -81,11 +88,12 @@ export async function replicatorCrash(state: GeoState, opts: ReplicatorCrashOpti
       if (!inFlight) await new Promise((r) => setTimeout(r, 20));
     }
   })();
-  const blobs = await Promise.all([push(randomBytes(size)), ...[1, 2, 3, 4].map(() => push(randomBytes(32 * 1024)))]);
+  const blobs = [await push(randomBytes(size)), ...small];
   const pushedAt = Date.now();
   const seen = await pollUntil(30_000, async () => inFlight, 20);
   watching = false;
   await watch;
+  const atKill = await blobStatus(state, blobs[0]!.digest, from.clientAddress).then((st) => st.regions[region]?.state ?? null, () => null);
   const killedAt = Date.now();
   log(`kill -9 ${victim.name} (${victim.pid})${seen ? ' while it copies' : ' (no copy seen in flight)'}`);
   await killHard(victim);
@@ -110,7 +118,8 @@ export async function replicatorCrash(state: GeoState, opts: ReplicatorCrashOpti
     repo,
     big_blob: { digest: blobs[0]!.digest, bytes: size },
     blobs: blobs.length,
-    killed_mid_copy: seen !== null,
+    killed_mid_copy: seen !== null && atKill !== 'placed',
+    big_blob_state_at_kill: atKill,
     pushed_at: iso(pushedAt),
     killed_at: iso(killedAt),
     restarted_at: iso(restartedAt),

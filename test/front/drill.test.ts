@@ -33,7 +33,9 @@ describe('drill: region outage (sync)', { timeout: 180_000 }, () => {
       bucketSuffix: randomBytes(4).toString('hex'),
       adminPgUrl: TEST_PG_URL,
       database: `wharf_drill_test_${randomBytes(5).toString('hex')}`,
-      nodeEnv: { WHARF_LOG_LEVEL: process.env.WHARF_TEST_LOG_LEVEL ?? 'info' },
+      // Events a replicator had in flight when killed come back after ackWaitSeconds: 10 s instead of 60 bounds
+      // the catch-up (and the test's length).
+      nodeEnv: { WHARF_LOG_LEVEL: process.env.WHARF_TEST_LOG_LEVEL ?? 'info', WHARF_REPLICATOR_ACK_WAIT_SECONDS: '10' },
       timeoutMs: 90_000,
       log: (l) => process.stderr.write(`geo: ${l}\n`),
     });
@@ -49,7 +51,7 @@ describe('drill: region outage (sync)', { timeout: 180_000 }, () => {
 
   it('eu-west killed under load: no failed pull, no acknowledged push lost, eu-west catches up', async () => {
     const report = await regionOutage(state, {
-      region: 'eu-west', sync: true, durationS: 16, catchUpTimeoutS: 75, log: (l) => process.stderr.write(`drill: ${l}\n`),
+      region: 'eu-west', sync: true, durationS: 16, catchUpTimeoutS: 60, log: (l) => process.stderr.write(`drill: ${l}\n`),
     });
     process.stderr.write(`${describeRegionOutage(report)}\n${JSON.stringify(report)}\n`);
     assert.ok(report.pulls > 0 && report.acknowledged_pushes > 0, 'the load ran');
