@@ -74,7 +74,7 @@ export function renderHaproxyConfig(cluster: ClusterConfig, opts: FrontOptions):
     // peers' nodes stand by as backup servers of every region's backend. So a request never fails only because
     // the health checks have not noticed yet; 'use_backend ... up_<r>' below takes over once they have.
     '    option redispatch 1',
-    '    retries 3',
+    '    retries 5',
     '    retry-on conn-failure empty-response junk-response response-timeout',
     '    timeout connect 5s',
     // Blobs are streamed through: a multi-GiB layer may take long in either direction.
@@ -129,7 +129,7 @@ export function renderHaproxyConfig(cluster: ClusterConfig, opts: FrontOptions):
 
 /**
  * A connection the node refuses (or drops) marks it down at once, without waiting for `fall` failed checks; it
- * comes back after `rise` good ones. With `option redispatch 1` and `retries 3` the retried request goes to the
+ * comes back after `rise` good ones. With `option redispatch 1` and `retries 5` the retried request goes to the
  * region's other node, then to the backup servers.
  */
 const OBSERVE = 'observe layer4 error-limit 1 on-error mark-down';
