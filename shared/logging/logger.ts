@@ -18,7 +18,21 @@ export function createLogger(
       ],
       censor: '[redacted]',
     },
-    serializers: { err: pino.stdSerializers.err },
+    serializers: { err: serializeError },
   };
   return opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
+}
+
+/**
+ * pino's error serializer, except that it never throws: it tags the error object to detect cycles, which fails on
+ * a frozen error (the Cloud Storage client's, for one) — and a log call that throws turns a handled store failure
+ * (try the next region) into a 500.
+ */
+function serializeError(err: unknown): unknown {
+  try {
+    return pino.stdSerializers.err(err as Error);
+  } catch {
+    const e = err as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown };
+    return { type: String(e?.name ?? typeof err), message: String(e?.message ?? err), stack: String(e?.stack ?? ''), ...(e?.code !== undefined ? { code: String(e.code) } : {}) };
+  }
 }
