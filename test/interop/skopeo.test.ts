@@ -173,7 +173,7 @@ describe('skopeo interop', () => {
     }
   });
 
-  it('copy --dest-compress-format zstd: recompressed layers are stored and served', async (t) => {
+  it('copy --dest-compress-format zstd: recompressed layers are stored and served', async () => {
     const arm = byArch('arm64');
     // A fresh blob-info cache: skopeo 1.9 would otherwise mount the gzip layers it knows ns/app holds instead of
     // recompressing (containers/image before 5.25 does not check the compression of a reused blob).
@@ -183,10 +183,7 @@ describe('skopeo interop', () => {
         ref('ns/app:1.0'), ref('ns/zstd:arm64')],
       ['--override-arch', 'arm64'],
     );
-    if (r.code !== 0 && /zstd/i.test(r.stderr) && /unsupported|not supported|unknown compression/i.test(r.stderr)) {
-      t.skip(`${skopeo.version} does not support --dest-compress-format zstd: ${r.stderr.trim().split('\n').at(-1)}`);
-      return;
-    }
+    // Debian's skopeo 1.9 writes zstd; an older client that cannot is a failure of the test machine, not a pass.
     assert.equal(r.code, 0, `${r.command}\n${r.stderr}`);
     const raw = await skopeo.ok(['inspect', '--raw', '--retry-times', '0', '--tls-verify=false', ref('ns/zstd:arm64')]);
     const m = JSON.parse(raw.stdout.toString()) as { config: { digest: string }; layers: { mediaType: string; digest: string; size: number }[] };
