@@ -59,6 +59,19 @@ describe('synchronous replication (syncRegions)', () => {
     assert.deepEqual(await regionsOf(digest), ['us-east']);
   });
 
+  it('a pull whose only holder is a dead region answers 503, and bytes missing everywhere 404', async () => {
+    const digest = await pushBlob(us.url, 'dev/gone', new TextEncoder().encode(`gone-${Math.random()}`));
+    await us.node.deps.db.query(`UPDATE blob_placements SET region = 'ap-south' WHERE digest = $1`, [digest]);
+    const dead = await fetch(`${us.url}/v2/dev/gone/blobs/${digest}`);
+    assert.equal(dead.status, 503);
+    assert.equal(((await dead.json()) as { errors: { code: string }[] }).errors[0]!.code, 'UNAVAILABLE');
+    await us.node.deps.db.query(`UPDATE blob_placements SET region = 'us-east' WHERE digest = $1`, [digest]);
+    await us.node.deps.store.delete(blobKey(digest as Digest));
+    const missing = await fetch(`${us.url}/v2/dev/gone/blobs/${digest}`);
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { errors: { code: string }[] }).errors[0]!.code, 'BLOB_UNKNOWN');
+  });
+
   it('leaves namespaces without a sync policy asynchronous', async () => {
     const digest = await pushBlob(us.url, 'dev/app', new TextEncoder().encode(`async-${Math.random()}`));
     assert.deepEqual(await regionsOf(digest), ['us-east']);
