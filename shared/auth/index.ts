@@ -1,0 +1,3 @@
+export * from './scope.js';
+export * from './password.js';
+export * from './token.js';
