@@ -129,7 +129,7 @@ describe('JetStream streams and consumers', () => {
     await bus.publish(blobDeleted('heal', 2));
     // The re-created consumer starts from the stream's first message again: at-least-once, never a gap.
     const second = blobDeleted('heal', 2).data.digest;
-    await until(() => received.some((e) => e.data.digest === second), 'delivery after the consumer was deleted');
+    await until(() => received.some((e) => e.data.digest === second), 'delivery after the consumer was deleted', 45_000);
     assert.ok(logs.some((l) => l.msg?.includes('event consumer failed')));
     await sub.close();
   });
@@ -144,17 +144,22 @@ describe('JetStream streams and consumers', () => {
         return outcome.ack();
       },
     });
-    await bus.publish(blobDeleted('sheal', 1));
-    await until(() => received.length === 1, 'first delivery');
-    await jsm.streams.delete(names.stream);
-    await until(() => jsm.streams.info(names.stream).then(() => true, () => false), 'stream re-created by the subscription');
-    // Publish around the bus (its own publish would recreate the stream too and prove nothing here).
-    await nc.jetstream().publish(
-      names.blobDeletedSubject('sheal'),
-      new TextEncoder().encode(JSON.stringify({ specversion: '1.0', type: 'wharf.blob.deleted.v1', id: 'x', source: 's', time: new Date().toISOString(), data: blobDeleted('sheal', 2).data })),
-    );
-    await until(() => received.length === 2, 'delivery from the re-created stream');
-    await sub.close();
+    try {
+      await bus.publish(blobDeleted('sheal', 1));
+      await until(() => received.length === 1, 'first delivery');
+      await jsm.streams.delete(names.stream);
+      // Noticed within one pull's `expires` (10 s) plus the retry backoff; bounded generously for a loaded CI machine.
+      await until(() => jsm.streams.info(names.stream).then(() => true, () => false), 'stream re-created by the subscription', 45_000);
+      // Publish around the bus (its own publish would recreate the stream too and prove nothing here).
+      await nc.jetstream().publish(
+        names.blobDeletedSubject('sheal'),
+        new TextEncoder().encode(JSON.stringify({ specversion: '1.0', type: 'wharf.blob.deleted.v1', id: 'x', source: 's', time: new Date().toISOString(), data: blobDeleted('sheal', 2).data })),
+      );
+      await until(() => received.length === 2, 'delivery from the re-created stream', 45_000);
+    } finally {
+      // Closed even on failure, so a still-running repair loop cannot touch the next test's stream.
+      await sub.close();
+    }
   });
 
   it('recreates the stream when a publish finds none', async () => {
