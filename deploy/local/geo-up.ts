@@ -27,7 +27,7 @@ import {
   type S3Endpoint, type Tracked,
 } from './launchers.js';
 import { alive, freePort, sleep, type Spawned } from './processes.js';
-import { DEFAULT_GEO_DIR, loadState, saveState, stateFile, type GeoState } from './state.js';
+import { DEFAULT_GEO_DIR, loadState, saveState, stateFile, type GeoLaunchPorts, type GeoState } from './state.js';
 import { existsSync } from 'node:fs';
 import { geoDown } from './geo-down.js';
 
@@ -38,19 +38,8 @@ export const GEO_REGIONS = [
 ] as const;
 export type GeoRegion = (typeof GEO_REGIONS)[number]['name'];
 
-export interface GeoPorts {
-  front: number;
-  /** Two registry nodes per region, in GEO_REGIONS order: [us-east-1, us-east-2, eu-west-1, ...] */
-  registry: number[];
-  /** The replicator's /healthz, /readyz, /metrics per region. */
-  replicator: number[];
-  natsClient: number[];
-  natsCluster: number[];
-  cephRgw: number;
-  cephMon: number;
-  azurite: number;
-  gcs: number;
-}
+/** The ports geo:up listens on; the same shape state.json records. */
+export type GeoPorts = GeoLaunchPorts;
 
 /** Fixed ports, so the README and scripts can name them. */
 export const DEFAULT_PORTS: GeoPorts = {

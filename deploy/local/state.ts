@@ -50,7 +50,9 @@ export interface GeoLaunch {
 
 export interface GeoLaunchPorts {
   front: number;
+  /** Two registry nodes per region, in GEO_REGIONS order: [us-east-1, us-east-2, eu-west-1, ...] */
   registry: number[];
+  /** The replicator's /healthz, /readyz, /metrics per region. */
   replicator: number[];
   natsClient: number[];
   natsCluster: number[];
