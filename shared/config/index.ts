@@ -4,6 +4,11 @@ import { DEFAULTS, type Config } from './schema.js';
 import { ClusterConfigError, parseCluster, singleRegionCluster, type ClusterConfig, type StorageSection } from './cluster.js';
 
 export { DEFAULTS, SECRET_KEYS, type Config } from './schema.js';
+
+/** Whether the node runs registry token auth (see auth.mode). */
+export function authEnabled(c: Config): boolean {
+  return c.auth.mode === 'token' || (c.auth.mode === 'auto' && Boolean(c.auth.adminUser));
+}
 export * from './cluster.js';
 
 export class ConfigError extends Error {
@@ -46,6 +51,11 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { file
     if (raw !== undefined) setPath(cfg, path, coerce(raw, sample, name));
   }
   if (env.PORT !== undefined) setPath(cfg, 'server.port', coerce(env.PORT, 0, 'PORT'));
+  for (const [short, path] of [['WHARF_ADMIN_USER', 'auth.adminUser'], ['WHARF_ADMIN_PASSWORD', 'auth.adminPassword'], ['WHARF_ADMIN_EMAIL', 'auth.adminEmail']] as const) {
+    const fromFile = env[`${short}_FILE`];
+    const raw = env[short] ?? (fromFile !== undefined ? readFileSync(fromFile, 'utf8').trim() : undefined);
+    if (raw !== undefined) setPath(cfg, path, raw === '' ? null : raw);
+  }
   const c = cfg as unknown as Config;
   validate(c);
   c.dataDir = resolve(c.dataDir);
@@ -86,6 +96,11 @@ function validate(c: Config): void {
   for (const [k, v] of [['replicator.concurrency', r.concurrency], ['replicator.maxDeliver', r.maxDeliver], ['replicator.ackWaitSeconds', r.ackWaitSeconds]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${k} must be an integer >= 1`);
   }
+  if (!['auto', 'open', 'token'].includes(c.auth.mode)) throw new ConfigError(`auth.mode "${c.auth.mode}" is not one of auto, open, token`);
+  if (Boolean(c.auth.adminUser) !== Boolean(c.auth.adminPassword)) throw new ConfigError('auth.adminUser and auth.adminPassword (WHARF_ADMIN_USER / WHARF_ADMIN_PASSWORD) are set together');
+  if (!(c.auth.tokenTtlSeconds >= 60 && c.auth.tokenTtlSeconds <= 3600)) throw new ConfigError('auth.tokenTtlSeconds must be 60-3600');
+  if (!(c.auth.keyRotationHours > 0)) throw new ConfigError('auth.keyRotationHours must be > 0');
+  if (!(c.notifications.maxAttempts >= 1)) throw new ConfigError('notifications.maxAttempts must be >= 1');
   if (!Number.isInteger(r.metricsPort) || r.metricsPort < 0 || r.metricsPort > 65535) throw new ConfigError('replicator.metricsPort must be 0-65535');
 }
 

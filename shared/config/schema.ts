@@ -5,7 +5,8 @@ import type { ClusterConfig } from './cluster.js';
  * keys listed here; anything else fails startup. `null` marks an optional key without default (a string).
  */
 export const DEFAULTS = {
-  server: { host: '0.0.0.0', port: 5000, shutdownTimeoutSeconds: 25 },
+  /** trustForwardedFor: take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  server: { host: '0.0.0.0', port: 5000, shutdownTimeoutSeconds: 25, trustForwardedFor: false },
   node: { name: 'registry', region: 'local', instance: null as string | null },
   dataDir: './data',
   database: { url: null as string | null, poolMax: 20, embeddedPort: 54329 },
@@ -59,6 +60,34 @@ export const DEFAULTS = {
    * redelivers it, and the port of its /healthz, /readyz and /metrics server (0 = any free port, logged).
    */
   replicator: { concurrency: 4, maxDeliver: 20, ackWaitSeconds: 60, metricsPort: 0 },
+  /**
+   * Tenancy and registry token auth. mode "auto" is token auth once an admin user is configured (WHARF_ADMIN_USER /
+   * WHARF_ADMIN_PASSWORD create the first superuser at start) and an open registry otherwise, as Distribution and Zot
+   * are by default; "token" and "open" force one or the other. realm defaults to <the request's origin>/v2/auth.
+   */
+  auth: {
+    mode: 'auto' as 'auto' | 'open' | 'token',
+    adminUser: null as string | null,
+    adminPassword: null as string | null,
+    adminEmail: null as string | null,
+    service: 'wharf',
+    issuer: 'wharf',
+    realm: null as string | null,
+    tokenTtlSeconds: 300,
+    /** A PEM EC P-256 private key; without one each node generates its own and publishes the public half. */
+    signingKeyFile: null as string | null,
+    keyRotationHours: 24,
+    loginMaxFailures: 5,
+    loginWindowSeconds: 300,
+    loginLockoutSeconds: 300,
+    createPrivateOnPush: true,
+  },
+  /** Audit log retention; pulls are recorded too unless recordPulls is off. */
+  audit: { retentionDays: 90, recordPulls: true },
+  /** How long a deleted or moved tag can be restored (Quay's time machine). */
+  tags: { restoreWindowSeconds: 14 * 86400 },
+  /** Webhook delivery: the worker runs in every registry node unless disabled; retries back off exponentially. */
+  notifications: { worker: true, maxAttempts: 8, timeoutSeconds: 10, pollSeconds: 2, backoffBaseSeconds: 5 },
   log: { level: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' },
 };
 
@@ -67,9 +96,10 @@ type Widen<T> = T extends string ? string : T extends number ? number : T extend
 export type Config = Widen<typeof DEFAULTS> & {
   storage: { driver: 'filesystem' | 's3' | 'azure' | 'gcs' | 'inmemory' };
   log: { level: typeof DEFAULTS.log.level };
+  auth: { mode: typeof DEFAULTS.auth.mode };
   /** From the config file's `cluster` section; a node without one is a one-region cluster of its own. */
   cluster: ClusterConfig;
 };
 
 /** Keys whose values never reach logs. */
-export const SECRET_KEYS = ['storage.s3.secretAccessKey', 'storage.azure.accountKey', 'database.url'];
+export const SECRET_KEYS = ['storage.s3.secretAccessKey', 'storage.azure.accountKey', 'database.url', 'auth.adminPassword'];

@@ -86,3 +86,13 @@ export const UNKNOWN = registerErrorCode({
   value: 'UNKNOWN', message: 'unknown error', httpStatus: 500,
   description: 'An unexpected server error.',
 });
+
+// The REST API (/api/v1) uses the same registry of codes; these two are its own.
+export const INVALID_REQUEST = registerErrorCode({
+  value: 'INVALID_REQUEST', message: 'invalid request', httpStatus: 400,
+  description: 'The request body or a parameter is malformed or names something that cannot be used here.',
+});
+export const CONFLICT = registerErrorCode({
+  value: 'CONFLICT', message: 'conflict', httpStatus: 409,
+  description: 'The name is already taken, or the change conflicts with the current state.',
+});

@@ -6,7 +6,7 @@ import { WharfError } from '../../../shared/errors/errcode.js';
 import { NAME_INVALID, NOT_FOUND } from '../../../shared/errors/codes.js';
 import { dispatchV2 } from './v2/routes.js';
 import { registerOps } from './ops/routes.js';
-import { replicationApi } from './api/replication.js';
+import { apiV1 } from './api/v1/index.js';
 
 export function createApp(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -20,7 +20,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     await next();
   });
   registerOps(app, deps);
-  app.route('/api/v1/replication', replicationApi(deps));
+  app.route('/api/v1', apiV1(deps));
   const v2 = dispatchV2(deps);
   app.all('/v2', v2);
   app.all('/v2/*', v2);

@@ -9,6 +9,11 @@ import type { Metrics } from './ops/metrics.js';
 import type { UploadHashers } from './services/upload-hashers.js';
 import type { AccessPolicy } from './services/access.js';
 import type { RegionHealth } from './services/region-health.js';
+import type { Principal } from './auth/principal.js';
+import type { TokenAuth } from './auth/token-auth.js';
+import type { AuditLog } from './services/audit.js';
+import type { Notifier } from './services/notifications.js';
+import type { Access } from '../../../shared/auth/scope.js';
 
 /** Everything a handler or service may use; built once in main.ts (or a test) and passed down. */
 export interface Deps {
@@ -25,6 +30,10 @@ export interface Deps {
   metrics: Metrics;
   hashers: UploadHashers;
   access: AccessPolicy;
+  /** Registry token auth; null when the node runs open (auth.mode). */
+  auth: TokenAuth | null;
+  audit: AuditLog;
+  notifier: Notifier;
   /** Reports whether dependencies are usable, for /readyz. */
   readiness: () => Promise<Record<string, { ok: boolean; detail?: string }>>;
 }
@@ -36,6 +45,13 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     route: string;
+    /** The caller's name for logs and events ("anonymous" when unauthenticated). */
     actor: string;
+    /** The authenticated caller, null for anonymous. */
+    principal: Principal | null;
+    /** The client address (the socket's, or X-Forwarded-For's last hop behind a trusted proxy). */
+    ip: string;
+    /** What a verified registry token grants on /v2; 'all' on an open node. */
+    grants: readonly Access[] | 'all';
   };
 }

@@ -17,6 +17,11 @@ import { createMetrics } from './ops/metrics.js';
 import { busEvents } from './services/events.js';
 import { UploadHashers } from './services/upload-hashers.js';
 import { openAccess } from './services/access.js';
+import { authEnabled } from '../../../shared/config/index.js';
+import { startTokenAuth } from './auth/token-auth.js';
+import { bootstrapAdmin } from './auth/bootstrap.js';
+import { createAuditLog } from './services/audit.js';
+import { createNotifier } from './services/notifications.js';
 import { scheduleGc } from './services/gc.js';
 import { RegionHealth } from './services/region-health.js';
 import { clusterStatus } from './services/replication-status.js';
@@ -61,12 +66,18 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
     : createMemoryBus({ names, logger: busLog, source });
   closers.unshift({ name: 'events', close: () => bus.close() });
 
+  const auth = authEnabled(config) ? await startTokenAuth(db, config, log.child({ component: 'auth' })) : null;
+  if (auth) closers.unshift({ name: 'token-auth', close: () => auth.close() });
+  await bootstrapAdmin(db, config, log);
+  const audit = createAuditLog(db, log.child({ component: 'audit' }));
+  closers.unshift({ name: 'audit-flush', close: () => audit.close() });
+
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
   const events = busEvents(bus, config.node.region, log, metrics);
   closers.unshift({ name: 'event-drain', close: () => events.drain() });
   const deps: Deps = {
     config, log, db, store, stores, regionHealth: new RegionHealth(), events, metrics, region: config.node.region,
-    hashers: new UploadHashers(), access: openAccess,
+    hashers: new UploadHashers(), access: openAccess, auth, audit, notifier: createNotifier(),
     readiness: async () => ({
       database: await probe(async () => void (await db.query('SELECT 1'))),
       events: await bus.health(),

@@ -18,6 +18,9 @@ export function requestContext(deps: Deps) {
     c.set('log', log);
     c.set('route', 'unmatched');
     c.set('actor', 'anonymous');
+    c.set('principal', null);
+    c.set('grants', deps.auth ? [] : 'all');
+    c.set('ip', clientAddress(c.env?.incoming?.socket?.remoteAddress, c.req.header('x-forwarded-for'), deps.config.server.trustForwardedFor));
     const out = c.env?.outgoing;
     // 'close' fires for finished and for aborted exchanges alike; an abort (client gone mid-upload or mid-pull)
     // is counted under status "aborted" rather than disappearing from logs and metrics.
@@ -39,4 +42,15 @@ export function requestContext(deps: Deps) {
     // Streamed blob responses are written to the socket directly and already carry it.
     if (!c.res.headers.has('x-hono-already-sent')) c.header('X-Request-Id', requestId);
   });
+}
+
+/**
+ * The client's address: the socket's, or behind a trusted proxy (server.trustForwardedFor, e.g. the HAProxy front)
+ * the last X-Forwarded-For hop, which is the one that proxy appended and the only one a client cannot forge.
+ */
+export function clientAddress(socket: string | undefined, forwardedFor: string | undefined, trusted: boolean): string {
+  const direct = (socket ?? 'unknown').replace(/^::ffff:/, '');
+  if (!trusted || !forwardedFor) return direct;
+  const last = forwardedFor.split(',').at(-1)?.trim();
+  return last && /^[0-9a-fA-F:.]{2,45}$/.test(last) ? last.replace(/^::ffff:/, '') : direct;
 }
