@@ -23,6 +23,7 @@ import { bootstrapAdmin } from './auth/bootstrap.js';
 import { createAuditLog } from './services/audit.js';
 import { createNotifier } from './services/notifications.js';
 import { scheduleGc } from './services/gc.js';
+import { scheduleAuditRetention } from './services/audit-retention.js';
 import { RegionHealth } from './services/region-health.js';
 import { clusterStatus } from './services/replication-status.js';
 import { registerReplicationMetrics } from './ops/replication-metrics.js';
@@ -90,6 +91,9 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
   const gcAbort = new AbortController();
   if (config.gc.enabled) scheduleGc(deps, gcAbort.signal);
   closers.unshift({ name: 'gc', close: async () => gcAbort.abort() });
+  const retentionAbort = new AbortController();
+  scheduleAuditRetention(deps, retentionAbort.signal);
+  closers.unshift({ name: 'audit-retention', close: async () => retentionAbort.abort() });
 
   const app = createApp(deps);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
