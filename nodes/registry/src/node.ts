@@ -22,6 +22,7 @@ import { startTokenAuth } from './auth/token-auth.js';
 import { bootstrapAdmin } from './auth/bootstrap.js';
 import { createAuditLog } from './services/audit.js';
 import { createNotifier } from './services/notifications.js';
+import { startWebhookWorker } from './services/webhook-worker.js';
 import { scheduleGc } from './services/gc.js';
 import { scheduleAuditRetention } from './services/audit-retention.js';
 import { RegionHealth } from './services/region-health.js';
@@ -91,6 +92,13 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
   const gcAbort = new AbortController();
   if (config.gc.enabled) scheduleGc(deps, gcAbort.signal);
   closers.unshift({ name: 'gc', close: async () => gcAbort.abort() });
+
+  // Webhook deliveries are sent from the outbox by this worker, never inside a request; stopping waits for the sends
+  // in flight (each bounded by notifications.timeoutSeconds), before the pool closes.
+  if (config.notifications.worker) {
+    const webhooks = startWebhookWorker(deps);
+    closers.unshift({ name: 'webhook-worker', close: () => webhooks.stop() });
+  }
   const retentionAbort = new AbortController();
   scheduleAuditRetention(deps, retentionAbort.signal);
   closers.unshift({ name: 'audit-retention', close: async () => retentionAbort.abort() });
