@@ -93,8 +93,7 @@ interface Target {
 }
 
 export function register(api: Hono<AppEnv>, deps: Deps): void {
-  const repoTarget = async (c: Ctx): Promise<Target> => {
-    const name = c.req.param('repository') ?? '';
+  const repoTarget = async (c: Ctx, name: string): Promise<Target> => {
     if (!isRepoName(name)) throw new WharfError(NAME_INVALID, { detail: { name: name.slice(0, 300) } });
     const a = await requireRepoRole(c, deps, name, 'admin');
     return { scope: { namespace: name.split('/', 1)[0]!, repositoryId: a.repositoryId }, repository: name };
@@ -104,57 +103,85 @@ export function register(api: Hono<AppEnv>, deps: Deps): void {
     return { scope: { namespace: org.name, repositoryId: null }, repository: null };
   };
 
-  // Repository names contain '/': the regexp parameter takes everything up to the last "/notification".
-  for (const [prefix, target, label] of [
-    ['/repository/:repository{.+}', repoTarget, 'repo'],
-    ['/organization/:org', orgTarget, 'org'],
-  ] as const) {
-    const list = async (c: Ctx) => {
+  const routes = (label: 'repo' | 'org', target: (c: Ctx) => Promise<Target>) => ({
+    list: async (c: Ctx) => {
       c.set('route', `api-${label}-notifications`);
       const t = await target(c);
       return c.json({ notifications: (await listNotifications(deps.db, t.scope)).map(view) });
-    };
-    const create = async (c: Ctx) => {
+    },
+    create: async (c: Ctx) => {
       c.set('route', `api-${label}-notifications`);
       const t = await target(c);
       return c.json(await createOne(c, deps, t), 201);
-    };
-    api.get(`${prefix}/notification/`, list);
-    api.get(`${prefix}/notification`, list);
-    api.post(`${prefix}/notification/`, create);
-    api.post(`${prefix}/notification`, create);
-    api.get(`${prefix}/notification/:uuid`, async (c) => {
+    },
+    get: async (c: Ctx, uuid: string) => {
       c.set('route', `api-${label}-notification`);
       const t = await target(c);
-      return c.json(view(await found(deps, t, c.req.param('uuid'))));
-    });
-    api.delete(`${prefix}/notification/:uuid`, async (c) => {
+      return c.json(view(await found(deps, t, uuid)));
+    },
+    remove: async (c: Ctx, uuid: string) => {
       c.set('route', `api-${label}-notification`);
       const t = await target(c);
-      const n = await found(deps, t, c.req.param('uuid'));
+      const n = await found(deps, t, uuid);
       await deleteNotification(deps.db, t.scope, n.id);
       await deps.audit.record({
         kind: 'delete_repo_notification', ...who(c), ...auditTarget(t),
         metadata: { uuid: n.id, event: n.event, method: n.method, title: n.title, host: hostOf(n.url) },
       });
       return c.body(null, 204);
-    });
-    api.post(`${prefix}/notification/:uuid/test`, async (c) => {
+    },
+    test: async (c: Ctx, uuid: string) => {
       c.set('route', `api-${label}-notification-test`);
       const t = await target(c);
-      const n = await found(deps, t, c.req.param('uuid'));
+      const n = await found(deps, t, uuid);
       const id = await queueTestDelivery(deps.db, n.id, randomUUID(), samplePayload(n, t, c.get('principal')?.name ?? null));
       return c.json({ delivery: id }, 202);
-    });
-    api.get(`${prefix}/notification/:uuid/deliveries`, async (c) => {
+    },
+    deliveries: async (c: Ctx, uuid: string) => {
       c.set('route', `api-${label}-notification-deliveries`);
       const t = await target(c);
-      const n = await found(deps, t, c.req.param('uuid'));
+      const n = await found(deps, t, uuid);
       const limit = limitParam(c.req.query('limit'));
       return c.json({ deliveries: (await listDeliveries(deps.db, n.id, limit)).map(deliveryView) });
-    });
-  }
+    },
+  });
+
+  // Repository names contain '/'. Hono's router does not reliably combine several `:repository{.+}` routes (one
+  // catch-all `/repository/:repository{.+}` route hides the others), so this one middleware matches the rest of the
+  // path itself: everything up to the last "/notification" is the repository; anything else goes on to other modules.
+  api.use('/repository/*', async (c, next) => {
+    const m = REPO_ROUTE.exec(c.req.path);
+    if (!m) return next();
+    const repo = routes('repo', (cc) => repoTarget(cc, m[1]!));
+    const [uuid, action] = [m[2], m[3]];
+    const method = c.req.method;
+    if (uuid === undefined) {
+      if (method === 'GET') return repo.list(c);
+      if (method === 'POST') return repo.create(c);
+    } else if (action === undefined) {
+      if (method === 'GET') return repo.get(c, uuid);
+      if (method === 'DELETE') return repo.remove(c, uuid);
+    } else if (action === 'test' && method === 'POST') {
+      return repo.test(c, uuid);
+    } else if (action === 'deliveries' && method === 'GET') {
+      return repo.deliveries(c, uuid);
+    }
+    return next();
+  });
+
+  const org = routes('org', orgTarget);
+  api.get('/organization/:org/notification/', org.list);
+  api.get('/organization/:org/notification', org.list);
+  api.post('/organization/:org/notification/', org.create);
+  api.post('/organization/:org/notification', org.create);
+  api.get('/organization/:org/notification/:uuid', (c) => org.get(c, c.req.param('uuid')));
+  api.delete('/organization/:org/notification/:uuid', (c) => org.remove(c, c.req.param('uuid')));
+  api.post('/organization/:org/notification/:uuid/test', (c) => org.test(c, c.req.param('uuid')));
+  api.get('/organization/:org/notification/:uuid/deliveries', (c) => org.deliveries(c, c.req.param('uuid')));
 }
+
+/** /api/v1/repository/<name>/notification[/][<uuid>[/test|/deliveries]]; the name is everything before the last match. */
+const REPO_ROUTE = /^\/api\/v1\/repository\/(.+)\/notification(?:\/|\/([^/]+)(?:\/(test|deliveries))?)?$/;
 
 async function createOne(c: Ctx, deps: Deps, t: Target): Promise<Record<string, unknown>> {
   const body = await jsonBody(c);
