@@ -100,7 +100,12 @@ function validate(c: Config): void {
   if (Boolean(c.auth.adminUser) !== Boolean(c.auth.adminPassword)) throw new ConfigError('auth.adminUser and auth.adminPassword (WHARF_ADMIN_USER / WHARF_ADMIN_PASSWORD) are set together');
   if (!(c.auth.tokenTtlSeconds >= 60 && c.auth.tokenTtlSeconds <= 3600)) throw new ConfigError('auth.tokenTtlSeconds must be 60-3600');
   if (!(c.auth.keyRotationHours > 0)) throw new ConfigError('auth.keyRotationHours must be > 0');
-  if (!(c.notifications.maxAttempts >= 1)) throw new ConfigError('notifications.maxAttempts must be >= 1');
+  const nt = c.notifications;
+  if (!Number.isInteger(nt.maxAttempts) || nt.maxAttempts < 1) throw new ConfigError('notifications.maxAttempts must be an integer >= 1');
+  if (!(nt.timeoutSeconds > 0 && nt.timeoutSeconds <= 600)) throw new ConfigError('notifications.timeoutSeconds must be > 0 and at most 600');
+  if (!(nt.pollSeconds > 0)) throw new ConfigError('notifications.pollSeconds must be > 0');
+  // 0 is allowed (retry at once: tests, or a receiver known to recover quickly); the worker caps the delay at an hour.
+  if (!(nt.backoffBaseSeconds >= 0)) throw new ConfigError('notifications.backoffBaseSeconds must be >= 0');
   if (!Number.isInteger(r.metricsPort) || r.metricsPort < 0 || r.metricsPort > 65535) throw new ConfigError('replicator.metricsPort must be 0-65535');
 }
 

@@ -10,12 +10,13 @@ export async function findRepository(db: Queryable, name: string): Promise<Repos
   return r.rows[0];
 }
 
-export async function ensureRepository(db: Queryable, name: string): Promise<RepositoryRow> {
+/** The repository, created when missing; `created` tells whether this call created it (xmax is 0 on insert). */
+export async function ensureRepository(db: Queryable, name: string, visibility: 'public' | 'private' = 'private'): Promise<RepositoryRow & { created: boolean }> {
   // The no-op update makes RETURNING yield the row on conflict too.
-  const r = await db.query<RepositoryRow>(
-    `INSERT INTO repositories (name) VALUES ($1)
-     ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name`,
-    [name],
+  const r = await db.query<RepositoryRow & { created: boolean }>(
+    `INSERT INTO repositories (name, visibility) VALUES ($1, $2)
+     ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id, name, (xmax = 0) AS created`,
+    [name, visibility],
   );
   return r.rows[0]!;
 }

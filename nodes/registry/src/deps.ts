@@ -7,13 +7,12 @@ import type { Logger } from '../../../shared/logging/logger.js';
 import type { RegistryEvents } from './services/events.js';
 import type { Metrics } from './ops/metrics.js';
 import type { UploadHashers } from './services/upload-hashers.js';
-import type { AccessPolicy } from './services/access.js';
+import type { RequestAccess } from './services/access.js';
 import type { RegionHealth } from './services/region-health.js';
 import type { Principal } from './auth/principal.js';
 import type { TokenAuth } from './auth/token-auth.js';
 import type { AuditLog } from './services/audit.js';
 import type { Notifier } from './services/notifications.js';
-import type { Access } from '../../../shared/auth/scope.js';
 
 /** Everything a handler or service may use; built once in main.ts (or a test) and passed down. */
 export interface Deps {
@@ -29,7 +28,6 @@ export interface Deps {
   events: RegistryEvents;
   metrics: Metrics;
   hashers: UploadHashers;
-  access: AccessPolicy;
   /** Registry token auth; null when the node runs open (auth.mode). */
   auth: TokenAuth | null;
   audit: AuditLog;
@@ -51,7 +49,7 @@ export interface AppEnv {
     principal: Principal | null;
     /** The client address (the socket's, or X-Forwarded-For's last hop behind a trusted proxy). */
     ip: string;
-    /** What a verified registry token grants on /v2; 'all' on an open node. */
-    grants: readonly Access[] | 'all';
+    /** What the caller may do on /v2: everything on an open node, what its verified token grants otherwise. */
+    access: RequestAccess;
   };
 }

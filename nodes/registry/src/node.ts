@@ -16,7 +16,6 @@ import type { Deps } from './deps.js';
 import { createMetrics } from './ops/metrics.js';
 import { busEvents } from './services/events.js';
 import { UploadHashers } from './services/upload-hashers.js';
-import { openAccess } from './services/access.js';
 import { authEnabled } from '../../../shared/config/index.js';
 import { startTokenAuth } from './auth/token-auth.js';
 import { bootstrapAdmin } from './auth/bootstrap.js';
@@ -79,7 +78,7 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
   closers.unshift({ name: 'event-drain', close: () => events.drain() });
   const deps: Deps = {
     config, log, db, store, stores, regionHealth: new RegionHealth(), events, metrics, region: config.node.region,
-    hashers: new UploadHashers(), access: openAccess, auth, audit, notifier: createNotifier(),
+    hashers: new UploadHashers(), auth, audit, notifier: createNotifier(),
     readiness: async () => ({
       database: await probe(async () => void (await db.query('SELECT 1'))),
       events: await bus.health(),

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv, Deps } from '../deps.js';
+import { openAccess, type RequestAccess } from '../services/access.js';
+
+const noAccess: RequestAccess = { can: () => false, readable: async () => new Set() };
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -19,7 +22,7 @@ export function requestContext(deps: Deps) {
     c.set('route', 'unmatched');
     c.set('actor', 'anonymous');
     c.set('principal', null);
-    c.set('grants', deps.auth ? [] : 'all');
+    c.set('access', deps.auth ? noAccess : openAccess);
     c.set('ip', clientAddress(c.env?.incoming?.socket?.remoteAddress, c.req.header('x-forwarded-for'), deps.config.server.trustForwardedFor));
     const out = c.env?.outgoing;
     // 'close' fires for finished and for aborted exchanges alike; an abort (client gone mid-upload or mid-pull)

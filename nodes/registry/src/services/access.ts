@@ -1,13 +1,28 @@
-/**
- * Who may do what. The registry core asks, a policy answers; tenancy (users, teams, robots) plugs in here.
- * `openAccess` is the policy of a registry without authentication: everything is allowed.
- */
+import type { Pool } from '../../../../shared/db/pool.js';
+import { covers, type Access } from '../../../../shared/auth/scope.js';
+import { readableRepositories, type Subject } from '../../../../shared/db/access.js';
+
 export type Action = 'pull' | 'push' | 'delete';
 
-export interface AccessPolicy {
-  can(actor: string, repository: string, action: Action): Promise<boolean>;
+/**
+ * What the caller of one request may do on /v2. The registry core asks, the policy answers: on an open node
+ * everything is allowed; under token auth the verified token's `access` claim decides, and listings (catalog,
+ * automatic cross-repository mounts) are filtered by what the caller may read in the database.
+ */
+export interface RequestAccess {
+  can(repository: string, action: Action): boolean;
+  /** Of `names`, the repositories the caller may read. */
+  readable(names: readonly string[]): Promise<Set<string>>;
 }
 
-export const openAccess: AccessPolicy = {
-  can: async () => true,
+export const openAccess: RequestAccess = {
+  can: () => true,
+  readable: async (names) => new Set(names),
 };
+
+export function tokenAccess(db: Pool, grants: readonly Access[], subject: () => Promise<Subject | null>): RequestAccess {
+  return {
+    can: (repository, action) => covers(grants, 'repository', repository, action),
+    readable: async (names) => readableRepositories(db, await subject(), names),
+  };
+}

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import type { AppEnv, Deps } from '../deps.js';
-import type { Queryable } from '../../../../shared/db/pool.js';
-import type { RepositoryRow } from '../../../../shared/db/repositories.js';
+import { withTx, type Queryable } from '../../../../shared/db/pool.js';
+import { ensureRepository, findRepository, type RepositoryRow } from '../../../../shared/db/repositories.js';
 import { performerOf, type Principal } from '../auth/principal.js';
 
 /** Who did something and from where: what the audit log and notifications record. */
@@ -46,6 +46,17 @@ export async function repositoryCreated(deps: Deps, db: Queryable, repo: Reposit
   await deps.audit.record(entry(who, 'create_repo', repo.name, { via: how }), db);
 }
 
+/** The repository a push writes to, created (private unless auth.createPrivateOnPush is off) on first push. */
+export async function repositoryForPush(deps: Deps, name: string, who: Who): Promise<RepositoryRow> {
+  const found = await findRepository(deps.db, name);
+  if (found) return found;
+  return withTx(deps.db, async (tx) => {
+    const repo = await ensureRepository(tx, name, deps.config.auth.createPrivateOnPush ? 'private' : 'public');
+    if (repo.created) await repositoryCreated(deps, tx, repo, who, 'push');
+    return { id: repo.id, name: repo.name };
+  });
+}
+
 export async function manifestPushed(deps: Deps, who: Who, repository: string, digest: string, tag: string | undefined): Promise<void> {
   const data = { digest, ...(tag ? { tag } : {}), pushedBy: who.principal?.name ?? null };
   await deps.audit.record(entry(who, 'push_repo', repository, data));
@@ -61,6 +72,11 @@ export async function tagDeleted(deps: Deps, db: Queryable, who: Who, repository
   await deps.notifier.enqueue(db, { event: 'tag_deleted', repository, eventId: randomUUID(), data: { tag, digest, deletedBy: who.principal?.name ?? null } });
 }
 
-export async function manifestDeleted(deps: Deps, who: Who, repository: string, digest: string): Promise<void> {
-  await deps.audit.record(entry(who, 'delete_manifest', repository, { digest }));
+export async function manifestDeleted(deps: Deps, who: Who, repository: string, digest: string, tags: readonly string[]): Promise<void> {
+  await deps.audit.record(entry(who, 'delete_manifest', repository, { digest, tags }));
+  for (const tag of tags) await deps.notifier.enqueue(deps.db, { event: 'tag_deleted', repository, eventId: randomUUID(), data: { tag, digest, deletedBy: who.principal?.name ?? null } });
+}
+
+export async function blobDeleted(deps: Deps, who: Who, repository: string, digest: string): Promise<void> {
+  await deps.audit.record(entry(who, 'delete_blob', repository, { digest }));
 }

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Deps } from '../deps.js';
+import type { RequestAccess } from './access.js';
 import { WharfError } from '../../../../shared/errors/errcode.js';
 import { BLOB_UNKNOWN, RANGE_INVALID, UNAVAILABLE } from '../../../../shared/errors/codes.js';
 import { NotFoundError } from '../../../../shared/storage/driver.js';
@@ -117,21 +118,17 @@ export async function unlinkBlob(deps: Deps, repo: RepositoryRow | undefined, di
  * from any repository the caller may pull from (automatic mount). Returns false when nothing can be mounted.
  */
 export async function mountBlob(
-  deps: Deps, target: RepositoryRow, digest: Digest, from: RepositoryRow | undefined | 'any', actor: string,
+  deps: Deps, target: RepositoryRow, digest: Digest, from: RepositoryRow | undefined | 'any', access: RequestAccess,
 ): Promise<{ size: number } | undefined> {
   let size: number | undefined;
   if (from === 'any') {
     const holders = await deps.db.query<{ name: string; size: number }>(
       `SELECT r.name, b.size FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
        JOIN blobs b ON b.digest = rb.digest WHERE rb.digest = $1 ORDER BY r.name LIMIT 50`, [digest]);
-    for (const h of holders.rows) {
-      if (h.name === target.name || (await deps.access.can(actor, h.name, 'pull'))) {
-        size = h.size;
-        break;
-      }
-    }
+    const readable = await access.readable(holders.rows.map((h) => h.name));
+    size = holders.rows.find((h) => h.name === target.name || readable.has(h.name))?.size;
   } else if (from) {
-    if (!(await deps.access.can(actor, from.name, 'pull'))) return undefined;
+    if (!access.can(from.name, 'pull')) return undefined;
     size = (await blobsDb.touchLinkedBlob(deps.db, from.id, digest))?.size;
   }
   if (size === undefined) return undefined;

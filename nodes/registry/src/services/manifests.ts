@@ -12,6 +12,7 @@ import * as reposDb from '../../../../shared/db/repositories.js';
 import * as blobsDb from '../../../../shared/db/blobs.js';
 import * as manifestsDb from '../../../../shared/db/manifests.js';
 import * as tagsDb from '../../../../shared/db/tags.js';
+import { repositoryForPush, type Who } from './activity.js';
 
 export type Reference = { kind: 'tag'; tag: string } | { kind: 'digest'; digest: Digest };
 
@@ -37,7 +38,7 @@ export interface PushedManifest {
 
 export async function putManifest(
   deps: Deps, repoName: string, ref: Reference, body: Buffer, contentType: string | undefined,
-  ctx: { actor: string; requestId: string },
+  ctx: { actor: string; requestId: string; who: Who },
 ): Promise<PushedManifest> {
   let parsed: ParsedManifest;
   try {
@@ -58,7 +59,7 @@ export async function putManifest(
   // A repository that does not exist holds nothing the manifest could reference: refuse without creating it.
   const existing = await reposDb.findRepository(deps.db, repoName);
   if (!existing) throwMissing(missingOf(new Set(), new Set()));
-  const repo = existing ?? (await reposDb.ensureRepository(deps.db, repoName));
+  const repo = existing ?? (await repositoryForPush(deps, repoName, ctx.who));
   await withTx(deps.db, async (tx) => {
     // FOR SHARE on the referenced rows: a concurrent GC or manifest delete waits for this push to commit.
     const linked = await blobsDb.linkedDigestsForShare(tx, repo.id, [...new Set(blobRefs.map((d) => d.digest))]);
@@ -104,12 +105,13 @@ export async function getManifest(
 }
 
 /** DELETE by tag removes the tag; by digest removes the manifest and every tag pointing at it. */
-export async function deleteManifest(deps: Deps, repoName: string, ref: Reference): Promise<void> {
+export async function deleteManifest(deps: Deps, repoName: string, ref: Reference): Promise<{ digest: string; tags: string[] }> {
   const repo = await reposDb.findRepository(deps.db, repoName);
   if (!repo) throw new WharfError(MANIFEST_UNKNOWN, { detail: { reference: ref.kind === 'tag' ? ref.tag : ref.digest } });
   if (ref.kind === 'tag') {
-    if (!(await tagsDb.deleteTag(deps.db, repo.id, ref.tag))) throw new WharfError(MANIFEST_UNKNOWN, { detail: { tag: ref.tag } });
-    return;
+    const digest = await tagsDb.deleteTag(deps.db, repo.id, ref.tag);
+    if (!digest) throw new WharfError(MANIFEST_UNKNOWN, { detail: { tag: ref.tag } });
+    return { digest, tags: [ref.tag] };
   }
   const tags = await withTx(deps.db, async (tx) => {
     const removedTags = await tagsDb.deleteTagsOf(tx, repo.id, ref.digest);
@@ -117,6 +119,7 @@ export async function deleteManifest(deps: Deps, repoName: string, ref: Referenc
     return removedTags;
   });
   await deps.events.manifestDeleted({ repository: repoName, digest: ref.digest, tags });
+  return { digest: ref.digest, tags };
 }
 
 /** The referrers API answer: an OCI index of the manifests whose subject is `digest`. */

@@ -1,5 +1,6 @@
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Deps } from '../deps.js';
+import { blobDeleted, whoOf } from '../services/activity.js';
 import type { Ctx, MethodMap, RouteParams } from './routes.js';
 import { WharfError } from '../../../../shared/errors/errcode.js';
 import { METHOD_NOT_ALLOWED } from '../../../../shared/errors/codes.js';
@@ -59,10 +60,11 @@ export function blobHandlers(deps: Deps): MethodMap {
       out.end();
       return RESPONSE_ALREADY_SENT;
     },
-    DELETE: async (_c, { name, ref }) => {
+    DELETE: async (c, { name, ref }) => {
       if (!deps.config.registry.deleteEnabled) throw new WharfError(METHOD_NOT_ALLOWED, { message: 'deletes are disabled on this registry' });
       const digest = parseDigestParam(ref);
       await unlinkBlob(deps, await findRepository(deps.db, name), digest);
+      await blobDeleted(deps, whoOf(c), name, digest);
       return new Response(null, { status: 202, headers: { 'Content-Length': '0', 'Docker-Content-Digest': digest } });
     },
   };

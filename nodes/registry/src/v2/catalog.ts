@@ -10,9 +10,8 @@ export function catalogHandlers(deps: Deps): MethodMap {
       if (n === 0) return c.json({ repositories: [] });
       const limit = n ?? MAX_PAGE;
       const names = await listRepositoryNames(deps.db, { limit: limit + 1, ...(last ? { last } : {}) });
-      const visible: string[] = [];
-      for (const name of names) if (await deps.access.can(c.get('actor'), name, 'pull')) visible.push(name);
-      const page = visible.slice(0, limit);
+      const readable = await c.get('access').readable(names);
+      const page = names.slice(0, limit).filter((name) => readable.has(name));
       if (names.length > limit) c.header('Link', nextLink('/v2/_catalog', limit, names[limit - 1]!));
       return c.json({ repositories: page });
     },

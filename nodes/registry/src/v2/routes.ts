@@ -10,6 +10,8 @@ import { manifestHandlers } from './manifests.js';
 import { referrerHandlers } from './referrers.js';
 import { uploadStartHandlers, uploadHandlers } from './uploads.js';
 import { blobHandlers } from './blobs.js';
+import { tokenEndpoint } from '../auth/token-endpoint.js';
+import { authorizeV2 } from '../auth/v2-guard.js';
 
 export type Ctx = Context<AppEnv>;
 export interface RouteParams {
@@ -32,6 +34,7 @@ interface Route {
 export function dispatchV2(deps: Deps) {
   const routes: Route[] = [
     { name: 'base', pattern: /^\/v2\/?$/, methods: baseHandlers() },
+    { name: 'token', pattern: /^\/v2\/auth$/, methods: { GET: (c) => tokenEndpoint(c, deps), POST: (c) => tokenEndpoint(c, deps) } },
     { name: 'catalog', pattern: /^\/v2\/_catalog$/, methods: catalogHandlers(deps) },
     { name: 'tags', pattern: /^\/v2\/(.+)\/tags\/list$/, methods: tagHandlers(deps) },
     { name: 'manifest', pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/, methods: manifestHandlers(deps) },
@@ -55,9 +58,10 @@ export function dispatchV2(deps: Deps) {
         });
       }
       const name = m[1] ?? '';
-      if (route.name !== 'base' && route.name !== 'catalog' && !isRepoName(name)) {
+      if (route.name !== 'base' && route.name !== 'catalog' && route.name !== 'token' && !isRepoName(name)) {
         throw new WharfError(NAME_INVALID, { detail: { name: name.slice(0, 300) } });
       }
+      await authorizeV2(c, deps, route.name, method, name);
       const res = await handler(c, { name, ref: m[2] ?? '' });
       res.headers.set('Docker-Distribution-API-Version', 'registry/2.0');
       return res;

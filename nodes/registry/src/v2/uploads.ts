@@ -3,7 +3,8 @@ import type { Ctx, MethodMap } from './routes.js';
 import { WharfError } from '../../../../shared/errors/errcode.js';
 import { BLOB_UPLOAD_INVALID, BLOB_UPLOAD_UNKNOWN, NAME_INVALID, RANGE_INVALID } from '../../../../shared/errors/codes.js';
 import { isRepoName } from '../../../../shared/oci/reference.js';
-import { ensureRepository, findRepository } from '../../../../shared/db/repositories.js';
+import { findRepository } from '../../../../shared/db/repositories.js';
+import { repositoryForPush, whoOf } from '../services/activity.js';
 import {
   appendChunk, cancelUpload, completeUpload, monolithicUpload, parseDigestParam, rangeHeader, startUpload, uploadStatus,
 } from '../services/uploads.js';
@@ -65,7 +66,7 @@ export function uploadStartHandlers(deps: Deps): MethodMap {
       const mount = c.req.query('mount');
       const from = c.req.query('from');
       const digest = c.req.query('digest');
-      const repo = await ensureRepository(deps.db, name);
+      const repo = await repositoryForPush(deps, name, whoOf(c));
       if (mount !== undefined) {
         const mountDigest = parseDigestParam(mount);
         let source: Awaited<ReturnType<typeof findRepository>> | 'any' = 'any';
@@ -73,7 +74,7 @@ export function uploadStartHandlers(deps: Deps): MethodMap {
           if (!isRepoName(from)) throw new WharfError(NAME_INVALID, { detail: { name: from.slice(0, 300) } });
           source = await findRepository(deps.db, from);
         }
-        if (await mountBlob(deps, repo, mountDigest, source, c.get('actor'))) return created(name, mountDigest);
+        if (await mountBlob(deps, repo, mountDigest, source, c.get('access'))) return created(name, mountDigest);
         // Not mountable: the spec says to fall back to a regular upload session.
       } else if (digest !== undefined) {
         const len = contentLength(c);
