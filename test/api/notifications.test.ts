@@ -122,6 +122,10 @@ describe('webhook notifications', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const hook = (req.url ?? '/').slice(1);
+        if (hook === 'redirect') {
+          res.writeHead(302, { Location: `${receiverUrl}/redirected` }).end();
+          return;
+        }
         const left = failuresLeft.get(hook) ?? 0;
         if (left > 0) {
           failuresLeft.set(hook, left - 1);
@@ -297,6 +301,23 @@ describe('webhook notifications', () => {
     assert.equal(d.delivered_at, null);
     const view = await json<NotificationView>(await api(`/repository/${REPO}/notification/${n.uuid}`), 200);
     assert.equal(view.number_of_failures, 1);
+  });
+
+  test('redirects are not followed: each counts as a failed attempt', async () => {
+    const n = await createHook(`/repository/${REPO}`, 'redirect', 'repo_push');
+    const eventId = await enqueue('repo_push', REPO, { digest: `sha256:${'e'.repeat(64)}`, tags: ['redirect'] });
+    const d = await waitFor('the redirected delivery failed', async () =>
+      (await deliveries(`/repository/${REPO}`, n.uuid)).find((x) => x.event_id === eventId && x.status === 'failed'));
+    assert.equal(d.attempts, MAX_ATTEMPTS);
+    assert.equal(d.last_status, 302);
+    assert.match(d.last_error ?? '', /redirect not followed/);
+    assert.equal(received.filter((r) => r.hook === 'redirected').length, 0);
+  });
+
+  test('two nodes share the outbox: no delivery was sent twice', () => {
+    const ids = received.map((r) => r.headers['x-wharf-delivery'] as string);
+    assert.ok(ids.length > 5);
+    assert.equal(new Set(ids).size, ids.length);
   });
 
   test('only repository and organization admins manage notifications', async () => {
