@@ -207,6 +207,16 @@ describe('webhook notifications', () => {
     assert.ok(history.delivered_at);
   });
 
+  test('a push through /v2 notifies repo_push with the tag and digest', async () => {
+    const pushed = await pushImage(open.url, REPO, 'v9');
+    const got = await arrivedAt('push', (r) => r.event.data.digest === pushed.digest);
+    assert.ok(got.signatureValid);
+    assert.equal(got.event.type, 'io.wharf.repo_push');
+    assert.equal(got.event.subject, REPO);
+    assert.deepEqual(got.event.data.tags, ['v9']);
+    assert.equal(got.event.data.namespace, 'team');
+  });
+
   test('a tampered body or a wrong secret fails verification', async () => {
     const got = await arrivedAt('push');
     const header = got.headers['x-wharf-signature-256'] as string;
