@@ -5,6 +5,7 @@ import { NAME_INVALID, NOT_FOUND } from '../../../../shared/errors/codes.js';
 import { isRepoName } from '../../../../shared/oci/reference.js';
 import { parseDigestParam } from '../services/uploads.js';
 import { parseReference } from '../services/manifests.js';
+import { requireRepoRole, requireSuperuser } from './v1/guard.js';
 import { blobStatus, clusterStatus, manifestStatus, repositoryStatus } from '../services/replication-status.js';
 
 /**
@@ -16,6 +17,12 @@ import { blobStatus, clusterStatus, manifestStatus, repositoryStatus } from '../
  */
 export function replicationApi(deps: Deps): Hono<AppEnv> {
   const api = new Hono<AppEnv>();
+  // Under token auth, cluster-wide views (status, regions, blobs of any repository) are for superusers; a
+  // repository's own view needs read on it.
+  api.use('*', async (c, next) => {
+    if (!c.req.path.includes('/replication/repositories/')) requireSuperuser(c, deps);
+    await next();
+  });
   api.get('/status', async (c) => {
     c.set('route', 'api-replication-status');
     return c.json(await clusterStatus(deps));
@@ -38,6 +45,7 @@ export function replicationApi(deps: Deps): Hono<AppEnv> {
     const m = /^(.+)\/manifests\/([^/]+)$/.exec(rest);
     const name = m ? m[1]! : rest;
     if (!isRepoName(name)) throw new WharfError(NAME_INVALID, { detail: { name: name.slice(0, 300) } });
+    await requireRepoRole(c, deps, name, 'read');
     if (m) return c.json(await manifestStatus(deps, name, parseReference(m[2]!)));
     return c.json(await repositoryStatus(deps, name));
   });
