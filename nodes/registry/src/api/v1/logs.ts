@@ -5,6 +5,7 @@ import { requireOrg, requireRepoRole, requireSuperuser, requireUser } from './gu
 import { WharfError } from '../../../../../shared/errors/errcode.js';
 import { INVALID_REQUEST, NAME_INVALID } from '../../../../../shared/errors/codes.js';
 import { isRepoName } from '../../../../../shared/oci/reference.js';
+import { restOf } from './tags.js';
 import { aggregateAuditLog, queryAuditLog, type AuditCursor, type AuditFilter, type AuditScope } from '../../../../../shared/db/audit.js';
 
 type Ctx = Context<AppEnv>;
@@ -47,16 +48,12 @@ export const paths: Paths = {
 };
 
 export function register(api: Hono<AppEnv>, deps: Deps): void {
+  const repositoryScope = (name: string) => async (c: Ctx): Promise<AuditScope> => {
+    if (!isRepoName(name)) throw new WharfError(NAME_INVALID, { detail: { name: name.slice(0, 300) } });
+    await requireRepoRole(c, deps, name, 'admin');
+    return { kind: 'repository', repository: name };
+  };
   const scopes: { path: string; route: string; scope: (c: Ctx) => Promise<AuditScope> }[] = [
-    {
-      path: '/repository/:repository{.+}', route: 'api-logs-repository',
-      scope: async (c) => {
-        const name = c.req.param('repository') ?? '';
-        if (!isRepoName(name)) throw new WharfError(NAME_INVALID, { detail: { name: name.slice(0, 300) } });
-        await requireRepoRole(c, deps, name, 'admin');
-        return { kind: 'repository', repository: name };
-      },
-    },
     {
       path: '/organization/:org', route: 'api-logs-org',
       scope: async (c) => {
@@ -76,37 +73,46 @@ export function register(api: Hono<AppEnv>, deps: Deps): void {
       },
     },
   ];
+  const logs = async (c: Ctx, route: string, scopeOf: (c: Ctx) => Promise<AuditScope>) => {
+    c.set('route', route);
+    // Parameters first: a malformed request is a 400 whoever sends it, and costs no permission query.
+    const q = parseQuery(c);
+    const page = parsePage(c);
+    const filter: AuditFilter = { ...q, scope: await scopeOf(c) };
+    const { rows, more } = await queryAuditLog(deps.db, filter, page);
+    const last = rows[rows.length - 1];
+    return c.json({
+      start_time: q.start.toISOString(),
+      end_time: q.end.toISOString(),
+      logs: rows.map((r) => ({
+        kind: r.kind,
+        metadata: r.metadata,
+        ip: r.ip,
+        datetime: r.atExact,
+        performer: r.performer ? { name: r.performer, kind: r.performerKind ?? 'user' } : null,
+        namespace: r.namespace,
+        repository: r.repository,
+      })),
+      ...(more && last ? { next_page: encodeCursor({ at: last.atExact, id: last.id }) } : {}),
+    });
+  };
+  const aggregate = async (c: Ctx, route: string, scopeOf: (c: Ctx) => Promise<AuditScope>) => {
+    c.set('route', route);
+    const q = parseQuery(c);
+    const counts = await aggregateAuditLog(deps.db, { ...q, scope: await scopeOf(c) });
+    return c.json({ aggregated: counts.map((x) => ({ kind: x.kind, count: x.count, datetime: `${x.day}T00:00:00.000Z` })) });
+  };
   for (const s of scopes) {
-    api.get(`${s.path}/logs`, async (c) => {
-      c.set('route', s.route);
-      // Parameters first: a malformed request is a 400 whoever sends it, and costs no permission query.
-      const q = parseQuery(c);
-      const page = parsePage(c);
-      const filter: AuditFilter = { ...q, scope: await s.scope(c) };
-      const { rows, more } = await queryAuditLog(deps.db, filter, page);
-      const last = rows[rows.length - 1];
-      return c.json({
-        start_time: q.start.toISOString(),
-        end_time: q.end.toISOString(),
-        logs: rows.map((r) => ({
-          kind: r.kind,
-          metadata: r.metadata,
-          ip: r.ip,
-          datetime: r.atExact,
-          performer: r.performer ? { name: r.performer, kind: r.performerKind ?? 'user' } : null,
-          namespace: r.namespace,
-          repository: r.repository,
-        })),
-        ...(more && last ? { next_page: encodeCursor({ at: last.atExact, id: last.id }) } : {}),
-      });
-    });
-    api.get(`${s.path}/aggregatelogs`, async (c) => {
-      c.set('route', `${s.route}-aggregate`);
-      const q = parseQuery(c);
-      const counts = await aggregateAuditLog(deps.db, { ...q, scope: await s.scope(c) });
-      return c.json({ aggregated: counts.map((x) => ({ kind: x.kind, count: x.count, datetime: `${x.day}T00:00:00.000Z` })) });
-    });
+    api.get(`${s.path}/logs`, (c) => logs(c, s.route, s.scope));
+    api.get(`${s.path}/aggregatelogs`, (c) => aggregate(c, `${s.route}-aggregate`, s.scope));
   }
+  // Repository names contain '/': a wildcard route and the path parsed here (see tags.ts), other paths fall through.
+  api.get('/repository/*', async (c, next) => {
+    const m = /^(.+)\/(logs|aggregatelogs)$/.exec(restOf(c.req.path));
+    if (!m) return next();
+    const scope = repositoryScope(m[1]!);
+    return m[2] === 'logs' ? logs(c, 'api-logs-repository', scope) : aggregate(c, 'api-logs-repository-aggregate', scope);
+  });
 }
 
 const bad = (message: string, detail?: Record<string, unknown>) => new WharfError(INVALID_REQUEST, { message, ...(detail ? { detail } : {}) });

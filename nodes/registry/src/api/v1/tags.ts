@@ -57,35 +57,52 @@ export const paths: Paths = {
   },
 };
 
+/**
+ * Repository names contain '/', and Hono's router mis-matches overlapping regexp parameters (`:x{.+}/tag/` next to
+ * another module's `:x{.+}`), so one wildcard route takes /repository/* and the path is parsed here; anything that is
+ * not a tag route falls through to the other modules.
+ */
 export function register(api: Hono<AppEnv>, deps: Deps): void {
-  // Repository names contain '/': the regexp parameter takes everything up to the last "/tag/".
-  api.get('/repository/:repository{.+}/tag/', async (c) => {
-    c.set('route', 'api-tags-list');
-    return c.json(await listTags(c, deps));
-  });
-  api.put('/repository/:repository{.+}/tag/:tag', async (c) => {
-    c.set('route', 'api-tag');
-    return c.json(await putTag(c, deps), 201);
-  });
-  api.delete('/repository/:repository{.+}/tag/:tag', async (c) => {
-    c.set('route', 'api-tag');
-    await deleteTag(c, deps);
-    return c.body(null, 204);
-  });
-  api.post('/repository/:repository{.+}/tag/:tag/restore', async (c) => {
-    c.set('route', 'api-tag-restore');
-    return c.json(await restoreTag(c, deps));
+  api.on(['GET', 'PUT', 'DELETE', 'POST'], '/repository/*', async (c, next) => {
+    const rest = restOf(c.req.path);
+    const method = c.req.method;
+    let m: RegExpExecArray | null;
+    if (method === 'GET' && (m = /^(.+)\/tag\/$/.exec(rest))) {
+      c.set('route', 'api-tags-list');
+      return c.json(await listTags(c, deps, repositoryOf(m[1]!)));
+    }
+    if ((method === 'PUT' || method === 'DELETE') && (m = /^(.+)\/tag\/([^/]+)$/.exec(rest))) {
+      c.set('route', 'api-tag');
+      const [name, tag] = [repositoryOf(m[1]!), tagOf(m[2]!)];
+      if (method === 'PUT') return c.json(await putTag(c, deps, name, tag), 201);
+      await deleteTag(c, deps, name, tag);
+      return c.body(null, 204);
+    }
+    if (method === 'POST' && (m = /^(.+)\/tag\/([^/]+)\/restore$/.exec(rest))) {
+      c.set('route', 'api-tag-restore');
+      return c.json(await restoreTag(c, deps, repositoryOf(m[1]!), tagOf(m[2]!)));
+    }
+    return next();
   });
 }
 
-function repositoryOf(c: Ctx): string {
-  const name = c.req.param('repository') ?? '';
+/** The part of the request path after /repository/, percent-decoded when it is valid. */
+export function restOf(path: string): string {
+  const i = path.indexOf('/repository/');
+  const rest = i < 0 ? '' : path.slice(i + '/repository/'.length);
+  try {
+    return decodeURIComponent(rest);
+  } catch {
+    return rest;
+  }
+}
+
+function repositoryOf(name: string): string {
   if (!isRepoName(name)) throw new WharfError(NAME_INVALID, { detail: { name: name.slice(0, 300) } });
   return name;
 }
 
-function tagOf(c: Ctx): string {
-  const tag = c.req.param('tag') ?? '';
+function tagOf(tag: string): string {
   if (!isTag(tag)) throw new WharfError(TAG_INVALID, { detail: { tag: tag.slice(0, 300) } });
   return tag;
 }
@@ -120,8 +137,7 @@ async function requireManifest(tx: Queryable, repositoryId: number, digest: stri
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
-async function listTags(c: Ctx, deps: Deps) {
-  const name = repositoryOf(c);
+async function listTags(c: Ctx, deps: Deps, name: string) {
   const specific = c.req.query('specificTag');
   if (specific !== undefined && specific !== '' && !isTag(specific)) {
     throw new WharfError(INVALID_REQUEST, { message: '"specificTag" is not a valid tag name' });
@@ -148,9 +164,7 @@ async function listTags(c: Ctx, deps: Deps) {
   };
 }
 
-async function putTag(c: Ctx, deps: Deps) {
-  const name = repositoryOf(c);
-  const tag = tagOf(c);
+async function putTag(c: Ctx, deps: Deps, name: string, tag: string) {
   const { repositoryId } = await requireRepoRole(c, deps, name, 'write');
   const digest = await digestField(c);
   const { performer, ip } = who(c);
@@ -168,9 +182,7 @@ async function putTag(c: Ctx, deps: Deps) {
   return { name: tag, manifest_digest: digest, previous_digest: previous };
 }
 
-async function deleteTag(c: Ctx, deps: Deps): Promise<void> {
-  const name = repositoryOf(c);
-  const tag = tagOf(c);
+async function deleteTag(c: Ctx, deps: Deps, name: string, tag: string): Promise<void> {
   const { repositoryId } = await requireRepoRole(c, deps, name, 'write');
   await withTx(deps.db, async (tx) => {
     const digest = await tagsDb.deleteTag(tx, repositoryId, tag);
@@ -179,9 +191,7 @@ async function deleteTag(c: Ctx, deps: Deps): Promise<void> {
   });
 }
 
-async function restoreTag(c: Ctx, deps: Deps) {
-  const name = repositoryOf(c);
-  const tag = tagOf(c);
+async function restoreTag(c: Ctx, deps: Deps, name: string, tag: string) {
   const { repositoryId } = await requireRepoRole(c, deps, name, 'write');
   const digest = await digestField(c);
   const window = deps.config.tags.restoreWindowSeconds;
