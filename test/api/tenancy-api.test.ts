@@ -456,3 +456,34 @@ describe('tenancy API', () => {
     }
   });
 });
+
+describe('tenancy API on an open node (no accounts)', () => {
+  let open: TestRegistry;
+  const req = async (method: string, path: string, body?: unknown): Promise<Reply> => {
+    const r = await fetch(`${open.url}/api/v1${path}`, {
+      method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : undefined, text };
+  };
+  before(async () => {
+    open = await startTestRegistry();
+  });
+  after(async () => {
+    await open?.stop();
+  });
+
+  it('acts as an anonymous administrator, and refuses what needs an account', async () => {
+    const me = await req('GET', '/user/');
+    expectStatus(me, 200);
+    assert.equal(me.body.anonymous, true);
+    expectStatus(await req('POST', '/organization/', { name: 'team' }), 201);
+    expectStatus(await req('POST', '/repository', { namespace: 'team', repository: 'app', visibility: 'private' }), 201);
+    const got = await req('GET', '/repository/team/app');
+    expectStatus(got, 200);
+    assert.equal(got.body.can_admin, true);
+    expectError(await req('POST', '/user/apptoken', { title: 't' }), 400, 'INVALID_REQUEST');
+    expectError(await req('POST', '/superuser/keys/rotate'), 400, 'INVALID_REQUEST');
+    expectStatus(await req('DELETE', '/repository/team/app'), 204);
+  });
+});

@@ -114,6 +114,8 @@ export function register(api: Hono<AppEnv>, deps: Deps): void {
       // Repositories are keyed by name, not by owner: remove them explicitly; their manifests, tags and grants
       // cascade and GC collects the blobs. Teams, robots and default permissions cascade from the account.
       const repos = await tx.query('DELETE FROM repositories WHERE namespace = $1', [org.name]);
+      // Namespace-wide webhooks hang on the name only.
+      await tx.query('DELETE FROM notifications WHERE namespace = $1', [org.name]);
       await accounts.deleteAccount(tx, org.id);
       await audit(deps, c, 'org_delete', { namespace: org.name, metadata: { repositories: repos.rowCount ?? 0 } }, tx);
     });

@@ -108,6 +108,7 @@ export function register(api: Hono<AppEnv>, deps: Deps): void {
     await withTx(deps.db, async (tx) => {
       // The user's namespace goes with it, as in Quay; repositories' blobs are collected by GC.
       await tx.query('DELETE FROM repositories WHERE namespace = $1', [u.name]);
+      await tx.query('DELETE FROM notifications WHERE namespace = $1', [u.name]);
       await accounts.deleteAccount(tx, u.id);
       await audit(deps, c, 'user_delete', { namespace: u.name, metadata: { username: u.name } }, tx);
     });
