@@ -41,6 +41,8 @@ export async function requireRepoRole(c: Ctx, deps: Deps, name: string, role: Re
   const p = c.get('principal');
   const a = deps.auth ? await repoAccess(deps.db, subjectOf(p), name) : { ...(await repoAccess(deps.db, null, name)), role: 'admin' as const, canCreate: true };
   if (a.repositoryId === null || !roleAtLeast(a.role, 'read')) {
+    // Anonymous callers are asked to authenticate whether or not the repository exists: that reveals nothing.
+    if (!p && deps.auth) throw new WharfError(UNAUTHORIZED, { message: 'this repository needs credentials' });
     throw new WharfError(NOT_FOUND, { message: 'repository not found', detail: { repository: name } });
   }
   if (!roleAtLeast(a.role, role)) {
