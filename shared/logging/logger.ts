@@ -15,6 +15,8 @@ export function createLogger(
         'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'authorization',
         'password', '*.password', 'secretAccessKey', '*.secretAccessKey', '*.*.secretAccessKey', 'accountKey', '*.accountKey', '*.*.accountKey',
         'database.url', 'config.database.url', 'config.storage.s3.secretAccessKey',
+        'token', '*.token', 'access_token', '*.access_token', 'token_code', '*.token_code', 'secret', '*.secret', '*.*.secret',
+        'adminPassword', '*.adminPassword', '*.*.adminPassword',
       ],
       censor: '[redacted]',
     },
