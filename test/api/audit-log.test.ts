@@ -191,7 +191,8 @@ describe('audit log API', () => {
     await json(await get(repoLogs, basic('orgadmin')));
     assert.equal(await code(await get(repoLogs, basic('member')), 403), 'DENIED');
     assert.equal(await code(await get(repoLogs, basic('stranger')), 404), 'NOT_FOUND');
-    assert.equal(await code(await get(repoLogs, null), 404), 'NOT_FOUND');
+    assert.equal(await code(await get(repoLogs, null), 401), 'UNAUTHORIZED');
+    assert.equal(await code(await get(`/repository/acme/nosuch/logs`, basic('stranger')), 404), 'NOT_FOUND');
 
     const orgLogs = `/organization/acme/logs?${RANGE}&limit=1`;
     assert.equal(await code(await get(orgLogs, basic('member')), 403), 'DENIED');

@@ -225,7 +225,7 @@ describe('tags API', () => {
     for (let i = 1; i < all.tags.length; i++) assert.ok(all.tags[i - 1]!.start_ts >= all.tags[i]!.start_ts);
   });
 
-  test('permissions: read may list, only write may change; strangers and anonymous see nothing of a private repo', async () => {
+  test('permissions: read may list, only write may change; strangers see nothing of a private repo, anonymous is asked to authenticate', async () => {
     await tagList('', basic('reader'));
     for (const [method, path, body] of [
       ['PUT', '/tag/v1', { manifest_digest: b.digest }],
@@ -234,10 +234,12 @@ describe('tags API', () => {
     ] as const) {
       assert.equal((await errorOf(await api(`/repository/${REPO}${path}`, { method, body, auth: basic('reader') }), 403)).code, 'DENIED');
       assert.equal((await errorOf(await api(`/repository/${REPO}${path}`, { method, body, auth: basic('stranger') }), 404)).code, 'NOT_FOUND');
-      assert.equal((await api(`/repository/${REPO}${path}`, { method, body, auth: null })).status, 404);
+      // Anonymous callers are asked to authenticate, whether or not the repository exists (guard.ts).
+      assert.equal((await errorOf(await api(`/repository/${REPO}${path}`, { method, body, auth: null }), 401)).code, 'UNAUTHORIZED');
+      assert.equal((await errorOf(await api(`/repository/nosuch/repo${path}`, { method, body, auth: null }), 401)).code, 'UNAUTHORIZED');
     }
     assert.equal((await api(`/repository/${REPO}/tag/`, { auth: basic('stranger') })).status, 404);
-    assert.equal((await api(`/repository/${REPO}/tag/`, { auth: null })).status, 404);
+    assert.equal((await api(`/repository/${REPO}/tag/`, { auth: null })).status, 401);
     assert.equal((await api(`/repository/${REPO}/tag/`, { auth: basic('nobody') })).status, 401);
     assert.equal(await served('v1'), a.digest);
 
