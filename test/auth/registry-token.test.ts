@@ -231,3 +231,25 @@ test('pushes, pulls and deletes are in the audit log with who and from where, an
   const all = await reg.node.deps.db.query<{ t: string }>('SELECT string_agg(metadata::text, \' \') AS t FROM audit_log');
   for (const secret of [alice.password, admin.password, bob.password]) assert.ok(!all.rows[0]!.t.includes(secret));
 });
+
+test('hostile token requests and headers get 400/401 in the error envelope, never a 500', async () => {
+  const many = Array.from({ length: 65 }, (_, i) => `scope=repository:alice/r${i}:pull`).join('&');
+  const cases: [string, RequestInit, number, string][] = [
+    [`/v2/auth?service=wharf&${many}`, {}, 400, 'INVALID_REQUEST'],
+    [`/v2/auth?service=wharf&scope=repository:${'a'.repeat(5000)}:pull`, {}, 400, 'INVALID_REQUEST'],
+    [`/v2/auth?service=wharf&scope=repository:alice/app`, {}, 400, 'INVALID_REQUEST'],
+    ['/v2/auth?service=wharf', { headers: { Authorization: 'Basic !!!notbase64' } }, 401, 'UNAUTHORIZED'],
+    ['/v2/auth?service=wharf', { headers: { Authorization: `Basic ${Buffer.from('no-colon').toString('base64')}` } }, 401, 'UNAUTHORIZED'],
+    ['/v2/auth?service=wharf', { headers: { Authorization: 'Digest abc' } }, 401, 'UNAUTHORIZED'],
+    ['/v2/auth?service=wharf', { headers: { Authorization: `Basic ${Buffer.from(`alice:${'x'.repeat(5000)}`).toString('base64')}` } }, 401, 'UNAUTHORIZED'],
+    ['/v2/alice/private-app/manifests/v1', { headers: { Authorization: 'Bearer' } }, 401, 'UNAUTHORIZED'],
+    ['/v2/alice/private-app/manifests/v1', { headers: { Authorization: `Bearer ${'x'.repeat(12000)}` } }, 401, 'UNAUTHORIZED'],
+    ['/v2/alice/private-app/manifests/v1', { headers: { Authorization: `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.e30.` } }, 401, 'UNAUTHORIZED'],
+    ['/api/v1/user/', { headers: { Authorization: 'Bearer not-an-app-token' } }, 401, 'UNAUTHORIZED'],
+  ];
+  for (const [path, init, status, expected] of cases) {
+    const r = await fetch(`${reg.url}${path}`, init);
+    assert.equal(r.status, status, path.slice(0, 80));
+    assert.equal(await code(r), expected, path.slice(0, 80));
+  }
+});
