@@ -295,7 +295,8 @@ describe('tenancy API', () => {
       ['alice', 'secret', 'd1', false, 0, true, true],
     );
     expectError(await call('GET', '/repository/alice/secret', bob), 404, 'NOT_FOUND');
-    expectError(await call('GET', '/repository/alice/secret'), 404, 'NOT_FOUND');
+    expectError(await call('GET', '/repository/alice/secret'), 401, 'UNAUTHORIZED', 'anonymous is asked to log in, existing or not');
+    expectError(await call('GET', '/repository/alice/nonexistent'), 401, 'UNAUTHORIZED');
     const pub = await call('GET', '/repository/alice/open/app', bob);
     expectStatus(pub, 200);
     assert.deepEqual([pub.body.name, pub.body.is_public, pub.body.can_write], ['open/app', true, false]);
