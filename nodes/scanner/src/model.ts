@@ -70,7 +70,11 @@ export interface Vulnerability {
   format: PackageFormat;
   /** Distribution feeds: which distribution release this applies to (id as in os-release; release = VERSION_ID or codename). */
   distribution?: { id: string; release: string };
-  package: { name: string; kind: 'source' | 'binary' };
+  /**
+   * `module`: rpm modularity stream (name:stream) the record applies to, when the feed scopes it to one (Red Hat OVAL
+   * "Module nodejs:12 is enabled", CSAF `rpmmod`); absent = the non-modular package. Compare with Package.module.
+   */
+  package: { name: string; kind: 'source' | 'binary'; module?: string };
   ranges: AffectedRange[];
   severity: Severity;
   sourceSeverity: string;
