@@ -123,10 +123,10 @@ class Counter extends Transform {
   }
 }
 
-function classify(e: unknown, digest: string, signal: AbortSignal, timedOut: () => boolean): LayerError {
+function classify(e: unknown, digest: string, userAborted: boolean, timedOut: boolean): LayerError {
   if (e instanceof LayerError) return e;
-  if (timedOut()) return new LayerError('timeout', 'reading the layer took too long', digest, { cause: e });
-  if (signal.aborted || (e as { name?: string })?.name === 'AbortError') {
+  if (timedOut) return new LayerError('timeout', 'reading the layer took too long', digest, { cause: e });
+  if (userAborted || (e as { name?: string })?.name === 'AbortError') {
     return new LayerError('aborted', 'reading the layer was aborted', digest, { cause: e });
   }
   const err = e as NodeJS.ErrnoException;
@@ -151,6 +151,13 @@ export async function readLayer(
   const digest = opts.digest;
   const ctl = new AbortController();
   let timedOut = false;
+  // Destroying the source also releases a read pending on it (a stalled blob stream), so abort never hangs.
+  const destroySource = () => {
+    if (source instanceof Readable) {
+      if (!source.destroyed) source.destroy();
+    } else void (source as AsyncIterable<unknown>)[Symbol.asyncIterator]().return?.();
+  };
+  ctl.signal.addEventListener('abort', destroySource, { once: true });
   const onAbort = () => ctl.abort(opts.signal?.reason);
   if (opts.signal?.aborted) throw new LayerError('aborted', 'aborted before reading', digest);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -161,7 +168,6 @@ export async function readLayer(
           ctl.abort(new LayerError('timeout', `over ${limits.timeoutMs} ms`, digest));
         }, limits.timeoutMs)
       : undefined;
-  timer?.unref?.();
 
   const files = new Map<string, KeptFile>();
   const symlinks = new Map<string, string>();
@@ -304,14 +310,16 @@ export async function readLayer(
     return new LayerSnapshot(digest, files, symlinks, whiteouts, opaqueDirs, stats, warnings, limits.maxSymlinkDepth);
   } catch (e) {
     // Prefer the pipeline's root cause (bomb cap, zlib error) over the tar parser's follow-on error.
-    ctl.abort(e);
-    extract.destroy();
+    destroySource();
+    extract.destroy(pipeDone && e instanceof Error ? e : undefined); // without a pipeline, nobody listens for 'error'
     const pe = pipeDone ? await pipeDone : undefined;
-    const root = e instanceof LayerError ? e : pe instanceof LayerError ? pe : (pe ?? e);
-    throw classify(root, digest, ctl.signal, () => timedOut);
+    const isAbort = (x: unknown) => (x as { name?: string })?.name === 'AbortError';
+    const root = e instanceof LayerError ? e : pe instanceof LayerError ? pe : pe && !isAbort(pe) && isAbort(e) ? pe : e;
+    throw classify(root, digest, opts.signal?.aborted ?? false, timedOut);
   } finally {
     if (timer) clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
-    if (source instanceof Readable && !source.readableEnded) source.destroy();
+    ctl.signal.removeEventListener('abort', destroySource);
+    if (source instanceof Readable && !source.readableEnded && !source.destroyed) source.destroy();
   }
 }
