@@ -50,7 +50,7 @@ describe('dpkg scanner', () => {
     const installed = stanzas.filter((s) => /^Status: install ok installed$/m.test(s));
     assert.equal(pkgs.length, installed.length);
     const src = /^Source: (\S+) \(([^)]+)\)$/m.exec(text)!;
-    assert.ok(pkgs.some((p) => p.source?.name === src[1] && p.source.version === src[2]));
+    assert.ok(pkgs.some((p) => p.source?.name === src[1] && p.source?.version === src[2]));
     const notInstalled = packagesFromStatus('Package: x\nStatus: deinstall ok config-files\nVersion: 1\n\nPackage: y\nStatus: install ok installed\nVersion: 2\n', 's', true);
     assert.deepEqual(notInstalled.map((p) => p.name), ['y']);
   });
