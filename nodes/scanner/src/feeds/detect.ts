@@ -101,7 +101,7 @@ async function parseBytes(
         throw new FeedTooLargeError(name, max);
       throw new MalformedFeedError(name, `gzip: ${(err as Error).message}`, { cause: err });
     }
-    return parseBytes(name.replace(/\.(gz|tgz)$/, (m) => (m === '.tgz' ? '.tar' : '')), inflated, options, max, depth + 1);
+    return parseBytes(name, inflated, options, max, depth + 1);
   }
   if (isTar(bytes)) return parseTar(name, bytes, options, max, depth);
   return parseDocument(name, bytes, options);
