@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import initSqlJs from 'sql.js';
 import type { LayerView } from '../../indexer/types.js';
@@ -229,6 +232,29 @@ describe('rpm sqlite (rpmdb.sqlite)', () => {
       ['libuuid', '2.32.1-42.el8_8', 'x86_64', 'util-linux', '2.32.1-42.el8_8', undefined],
       ['perl-DBI', '2:1.641-4.module+el8.9.0+1+deadbeef', 'x86_64', 'perl-DBI', '2:1.641-4.module+el8.9.0+1+deadbeef', 'perl-DBI:1.641'],
     ]);
+  });
+
+  const hasSqlite3 = ((): boolean => {
+    try {
+      execFileSync('sqlite3', ['-version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it('reads a database written by the sqlite3 tool with rpm\'s schema', { skip: !hasSqlite3 && 'no sqlite3 here' }, async () => {
+    // rpm's own DDL (lib/backend/sqlite.c); the blob goes in through the shell's readfile().
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-rpmdb-'));
+    try {
+      writeFileSync(join(dir, 'blob'), readBdbBlobs(BDB)[0]!);
+      execFileSync('sqlite3', [join(dir, 'rpmdb.sqlite'),
+        'CREATE TABLE IF NOT EXISTS \'Packages\' (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);' +
+        "INSERT INTO Packages (blob) VALUES (readfile('blob'));"], { cwd: dir });
+      const pkgs = await packagesFromRpmDb(readFileSync(join(dir, 'rpmdb.sqlite')), 'var/lib/rpm/rpmdb.sqlite');
+      assert.deepEqual(pkgs.map((p) => `${p.name} ${p.version} ${p.arch} ${p.source?.name}`), ['libuuid 2.32.1-42.el8_8 x86_64 util-linux']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses garbage and foreign databases with RpmDbError', async () => {
