@@ -77,3 +77,6 @@ export class GoPackageScanner implements PackageScanner {
     return out;
   }
 }
+
+/** The instance ecosystems/index.ts lists. */
+export const goScanner: PackageScanner = new GoPackageScanner();

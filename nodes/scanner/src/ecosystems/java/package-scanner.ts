@@ -40,3 +40,6 @@ export class JavaPackageScanner implements PackageScanner {
     return out;
   }
 }
+
+/** The instance ecosystems/index.ts lists. */
+export const javaScanner: PackageScanner = new JavaPackageScanner();

@@ -85,3 +85,6 @@ export class RpmPackageScanner implements PackageScanner {
     return packagesFromRpmDb(bytes, path, signal);
   }
 }
+
+/** The instance ecosystems/index.ts lists. */
+export const rpmScanner: PackageScanner = new RpmPackageScanner();
