@@ -246,10 +246,10 @@ describe('go build info of real binaries', () => {
 
 describe('go package scanner', () => {
   it('wants executables where images keep them, not sources or data', () => {
-    for (const p of ['usr/local/bin/app', 'bin/x', 'usr/bin/kubectl', 'app/server', 'manager', 'ko-app/hello', 'opt/tool/bin/tool']) {
+    for (const p of ['usr/local/bin/app', 'bin/x', 'usr/bin/kubectl', 'app/server', 'manager', 'ko-app/hello', 'opt/tool/bin/tool', 'opt/tool/server', 'go/bin/dlv']) {
       assert.ok(wants(p), p);
     }
-    for (const p of ['usr/local/go/src/net/http/server.go', 'etc/passwd', 'usr/share/doc/x/README', 'app/config.yaml', 'usr/lib/x86_64-linux-gnu/libc.so.6']) {
+    for (const p of ['usr/local/go/src/net/http/server.go', 'etc/passwd', 'usr/share/doc/x/README', 'app/config.yaml', 'usr/lib/x86_64-linux-gnu/libc.so.6', 'usr/local/lib/python3.12/x', 'opt/conda/pkgs/a/b', 'usr/local/bin/libfoo.so']) {
       assert.ok(!wants(p), p);
     }
     assert.ok(!wants('usr/bin/huge', 300 * 1024 * 1024));

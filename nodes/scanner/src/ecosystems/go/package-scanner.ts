@@ -12,19 +12,21 @@ import { isElf } from './elf.js';
 export const MAX_GO_BINARY_BYTES = 256 * 1024 * 1024;
 
 /** Extensions that are never executables, to keep source trees (usr/local/go/src) and data out of the view. */
-const NOT_BINARY = /\.(go|s|c|h|txt|md|json|ya?ml|toml|xml|html?|css|js|mjs|ts|py|pyc|rb|pl|sh|conf|cfg|ini|pem|crt|key|gz|tgz|zip|jar|tar|png|jpe?g|gif|svg|mod|sum|a|o)$/i;
+const NOT_BINARY = /\.(go|s|c|h|txt|md|json|ya?ml|toml|xml|html?|css|js|mjs|ts|py|pyc|rb|pl|sh|conf|cfg|ini|pem|crt|key|gz|tgz|zip|jar|tar|png|jpe?g|gif|svg|mod|sum|a|o)$|\.so(\.\d+)*$/i;
 
 /**
- * Whether the layer reader should keep `path` for this scanner: files in bin directories, at the image root
- * (distroless images put the binary at /manager or /app), and under app/, opt/, ko-app/, usr/local/. `size`
- * (when the reader knows it) must be within the bound.
+ * Whether the layer reader should keep `path` for this scanner. Kept files share the reader's per-layer memory
+ * budget with every other scanner, so the net is cast where Go binaries live, not over every file: bin and sbin
+ * directories at any depth (usr/local/bin, go/bin, opt/x/bin), the image root (distroless images put the binary
+ * at /manager), app/ and ko-app/, and the top two levels of opt/. Shared libraries are left out (c-shared Go
+ * libraries are rare, distribution libraries many). `size`, when the caller knows it, must be within the bound.
  */
 export function wants(path: string, size?: number): boolean {
   if (size !== undefined && (size > MAX_GO_BINARY_BYTES || size < 64)) return false;
   if (NOT_BINARY.test(path)) return false;
   if (!path.includes('/')) return true;
   if (/(^|\/)s?bin\//.test(path)) return true;
-  return /^(app|opt|ko-app|usr\/local|usr\/libexec)\//.test(path);
+  return /^(app|ko-app)\//.test(path) || /^opt\/[^/]+(\/[^/]+)?$/.test(path);
 }
 
 const goPackage = (m: GoModule, location: string): Package => ({
