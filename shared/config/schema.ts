@@ -88,6 +88,15 @@ export const DEFAULTS = {
   tags: { restoreWindowSeconds: 14 * 86400 },
   /** Webhook delivery: the worker runs in every registry node unless disabled; retries back off exponentially. */
   notifications: { worker: true, maxAttempts: 8, timeoutSeconds: 10, pollSeconds: 2, backoffBaseSeconds: 5 },
+  /**
+   * The vulnerability scanner (nodes/scanner). The registry forwards /indexer, /matcher and /api/v1/vulndb to `url`;
+   * without one, `npm start` runs a scanner beside the node on `port` (embedded). A feed older than staleFeedHours is
+   * reported as stale.
+   */
+  scanner: {
+    url: null as string | null, embedded: true, port: 5001, concurrency: 2, pollSeconds: 2, maxAttempts: 5,
+    staleFeedHours: 48, maxLayerBytes: 20 * 1024 * 1024 * 1024, layerTimeoutSeconds: 600,
+  },
   log: { level: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' },
 };
 

@@ -51,6 +51,10 @@ const inputs: Record<WharfEvent['type'], EventInput> = {
     type: 'wharf.replication.done.v1',
     data: { digest: D1, size: 10, sourceRegion: 'eu-west', targetRegion: 'us-east', outcome: 'copied', durationMs: 1234, attempt: 1 },
   },
+  'wharf.vulnerability.found.v1': {
+    type: 'wharf.vulnerability.found.v1',
+    data: { region: 'eu-west', repository: repo, digest: D2, vulnerabilities: ['CVE-2023-38545', 'DSA-5000-1'] },
+  },
 };
 
 describe('event ids and subjects', () => {
@@ -58,6 +62,7 @@ describe('event ids and subjects', () => {
   const cases: Array<[EventInput, string, string]> = [
     [inputs['wharf.blob.written.v1'], `blob:eu-west:${D1}:u1`, 'wharf.blob.written.eu-west'],
     [inputs['wharf.blob.deleted.v1'], `blob-del:eu-west:${D1}`, 'wharf.blob.deleted.eu-west'],
+    [inputs['wharf.vulnerability.found.v1'], `vuln:eu-west:${repo}@${D2}:CVE-2023-38545,DSA-5000-1`, 'wharf.vulnerability.found.eu-west'],
     [inputs['wharf.manifest.pushed.v1'], `manifest:eu-west:library/alpine@${D2}:3.20`, 'wharf.manifest.pushed.eu-west'],
     [inputs['wharf.manifest.deleted.v1'], `manifest-del:eu-west:library/alpine@${D2}`, 'wharf.manifest.deleted.eu-west'],
     [inputs['wharf.replication.done.v1'], `repl:${D1}:us-east`, 'wharf.replication.done.us-east'],

@@ -16,6 +16,7 @@ export const EVENT_TYPES = {
   manifestPushed: 'wharf.manifest.pushed.v1',
   manifestDeleted: 'wharf.manifest.deleted.v1',
   replicationDone: 'wharf.replication.done.v1',
+  vulnerabilityFound: 'wharf.vulnerability.found.v1',
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
@@ -73,6 +74,14 @@ export interface ReplicationDoneData {
   attempt: number;
 }
 
+/** New vulnerability data made an already indexed manifest vulnerable (ids are the records' own ids). */
+export interface VulnerabilityFoundData {
+  region: string;
+  repository: RepoName;
+  digest: Digest;
+  vulnerabilities: string[];
+}
+
 export interface EventEnvelope<T extends EventType, D> {
   specversion: '1.0';
   type: T;
@@ -90,6 +99,7 @@ export type BlobDeletedEvent = EventEnvelope<'wharf.blob.deleted.v1', BlobDelete
 export type ManifestPushedEvent = EventEnvelope<'wharf.manifest.pushed.v1', ManifestPushedData>;
 export type ManifestDeletedEvent = EventEnvelope<'wharf.manifest.deleted.v1', ManifestDeletedData>;
 export type ReplicationDoneEvent = EventEnvelope<'wharf.replication.done.v1', ReplicationDoneData>;
+export type VulnerabilityFoundEvent = EventEnvelope<'wharf.vulnerability.found.v1', VulnerabilityFoundData>;
 
 /** Discriminated on `type`: `switch (ev.type)` narrows `ev.data`. */
 export type WharfEvent =
@@ -97,7 +107,8 @@ export type WharfEvent =
   | BlobDeletedEvent
   | ManifestPushedEvent
   | ManifestDeletedEvent
-  | ReplicationDoneEvent;
+  | ReplicationDoneEvent
+  | VulnerabilityFoundEvent;
 
 export type EventOf<T extends EventType> = Extract<WharfEvent, { type: T }>;
 export type EventDataOf<T extends EventType> = EventOf<T>['data'];
@@ -135,6 +146,8 @@ export function eventId(input: Pick<EventInput, 'type' | 'data'>): string {
       return `manifest-del:${e.data.region}:${e.data.repository}@${e.data.digest}`;
     case 'wharf.replication.done.v1':
       return `repl:${e.data.digest}:${e.data.targetRegion}`;
+    case 'wharf.vulnerability.found.v1':
+      return `vuln:${e.data.region}:${e.data.repository}@${e.data.digest}:${e.data.vulnerabilities.join(',').slice(0, 200)}`;
   }
 }
 
@@ -144,6 +157,7 @@ const KIND_OF: Record<EventType, EventKind> = {
   'wharf.manifest.pushed.v1': 'manifest.pushed',
   'wharf.manifest.deleted.v1': 'manifest.deleted',
   'wharf.replication.done.v1': 'replication.done',
+  'wharf.vulnerability.found.v1': 'vulnerability.found',
 };
 
 export function eventKind(type: EventType): EventKind {
@@ -332,6 +346,12 @@ const DATA_READERS: { [T in EventType]: (r: Reader, d: Obj) => EventDataOf<T> } 
       attempt: r.count(d.attempt, 'data.attempt', 1),
     };
   },
+  'wharf.vulnerability.found.v1': (r, d) => ({
+    region: r.region(d.region, 'data.region'),
+    repository: r.repository(d.repository, 'data.repository'),
+    digest: r.digest(d.digest, 'data.digest'),
+    vulnerabilities: r.array(d.vulnerabilities, 'data.vulnerabilities', (x, p) => r.string(x, p)),
+  }),
 };
 
 const TYPE_RE = /^(wharf\.[a-z]+\.[a-z]+)\.v(\d+)$/;

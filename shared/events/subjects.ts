@@ -11,6 +11,7 @@ export const EVENT_KINDS = [
   'manifest.pushed',
   'manifest.deleted',
   'replication.done',
+  'vulnerability.found',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
