@@ -90,11 +90,11 @@ export const DEFAULTS = {
   notifications: { worker: true, maxAttempts: 8, timeoutSeconds: 10, pollSeconds: 2, backoffBaseSeconds: 5 },
   /**
    * The vulnerability scanner (nodes/scanner). The registry forwards /indexer, /matcher and /api/v1/vulndb to `url`;
-   * without one, `npm start` runs a scanner beside the node on `port` (embedded). A feed older than staleFeedHours is
+   * without one, `npm start` runs a scanner beside the node (embedded). `port` is the scanner node's own (0: any). A feed older than staleFeedHours is
    * reported as stale.
    */
   scanner: {
-    url: null as string | null, embedded: true, port: 5001, concurrency: 2, pollSeconds: 2, maxAttempts: 5,
+    url: null as string | null, embedded: true, port: 0, concurrency: 2, pollSeconds: 2, maxAttempts: 5,
     staleFeedHours: 48, maxLayerBytes: 20 * 1024 * 1024 * 1024, layerTimeoutSeconds: 600,
   },
   log: { level: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' },

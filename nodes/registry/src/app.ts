@@ -7,6 +7,7 @@ import { NAME_INVALID, NOT_FOUND } from '../../../shared/errors/codes.js';
 import { dispatchV2 } from './v2/routes.js';
 import { registerOps } from './ops/routes.js';
 import { apiV1 } from './api/v1/index.js';
+import { registerScannerRoutes } from './api/scanner.js';
 
 export function createApp(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -20,6 +21,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     await next();
   });
   registerOps(app, deps);
+  registerScannerRoutes(app, deps);
   app.route('/api/v1', apiV1(deps));
   const v2 = dispatchV2(deps);
   app.all('/v2', v2);

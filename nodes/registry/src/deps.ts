@@ -31,6 +31,8 @@ export interface Deps {
   /** Registry token auth; null when the node runs open (auth.mode). */
   auth: TokenAuth | null;
   audit: AuditLog;
+  /** The scanner's base URL (scanner.url, or the embedded scanner once started); null when there is none. */
+  scannerUrl: () => string | null;
   notifier: Notifier;
   /** Reports whether dependencies are usable, for /readyz. */
   readiness: () => Promise<Record<string, { ok: boolean; detail?: string }>>;

@@ -4,5 +4,5 @@ import { startRegistryNode } from './node.js';
 
 // Composition root: the only place that reads the environment.
 const config = loadConfig(process.env);
-const node = await startRegistryNode(config);
+const node = await startRegistryNode(config, { embeddedScanner: { env: process.env } });
 onSignals(node.closers, node.deps.log, config.server.shutdownTimeoutSeconds * 1000);

@@ -21,6 +21,7 @@ import { startTokenAuth } from './auth/token-auth.js';
 import { bootstrapAdmin } from './auth/bootstrap.js';
 import { createAuditLog } from './services/audit.js';
 import { createNotifier } from './services/notifications.js';
+import { startEmbeddedScanner } from './services/embedded-scanner.js';
 import { startWebhookWorker } from './services/webhook-worker.js';
 import { scheduleGc } from './services/gc.js';
 import { scheduleAuditRetention } from './services/audit-retention.js';
@@ -38,7 +39,10 @@ export interface RunningNode {
 }
 
 /** Builds every dependency from the config and starts serving. main.ts and the integration tests both use it. */
-export async function startRegistryNode(config: Config, opts: { log?: Logger; defaultMetrics?: boolean } = {}): Promise<RunningNode> {
+export async function startRegistryNode(
+  config: Config,
+  opts: { log?: Logger; defaultMetrics?: boolean; /** main.ts: run a scanner beside the node when none is configured. */ embeddedScanner?: { env: Record<string, string | undefined> } } = {},
+): Promise<RunningNode> {
   const instance = config.node.instance ?? randomBytes(4).toString('hex');
   const log = opts.log ?? createLogger({
     level: config.log.level, bindings: { node: config.node.name, region: config.node.region, instance },
@@ -71,6 +75,14 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
   if (auth) closers.unshift({ name: 'token-auth', close: () => auth.close() });
   await bootstrapAdmin(db, config, log);
   const audit = createAuditLog(db, log.child({ component: 'audit' }));
+  let scannerUrl = config.scanner.url;
+  if (!scannerUrl && config.scanner.embedded && opts.embeddedScanner) {
+    const scanner = await startEmbeddedScanner({ env: opts.embeddedScanner.env, databaseUrl, port: config.scanner.port, log: log.child({ component: 'scanner' }) });
+    if (scanner) {
+      scannerUrl = scanner.url;
+      closers.unshift({ name: 'embedded-scanner', close: () => scanner.stop() });
+    }
+  }
   closers.unshift({ name: 'audit-flush', close: () => audit.close() });
 
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? true });
@@ -78,7 +90,7 @@ export async function startRegistryNode(config: Config, opts: { log?: Logger; de
   closers.unshift({ name: 'event-drain', close: () => events.drain() });
   const deps: Deps = {
     config, log, db, store, stores, regionHealth: new RegionHealth(), events, metrics, region: config.node.region,
-    hashers: new UploadHashers(), auth, audit, notifier: createNotifier(),
+    hashers: new UploadHashers(), auth, audit, notifier: createNotifier(), scannerUrl: () => scannerUrl,
     readiness: async () => ({
       database: await probe(async () => void (await db.query('SELECT 1'))),
       events: await bus.health(),

@@ -1,7 +1,7 @@
 import type { Queryable } from '../../../../shared/db/pool.js';
 
 /** The notification events a repository or namespace can subscribe to. */
-export const NOTIFICATION_EVENTS = ['repo_push', 'tag_deleted'] as const;
+export const NOTIFICATION_EVENTS = ['repo_push', 'tag_deleted', 'vulnerability_found'] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 /** The event of a delivery queued by the API's "test" action (not subscribable). */

@@ -4,6 +4,7 @@ import { WharfError } from '../../../../../shared/errors/errcode.js';
 import { UNAUTHORIZED } from '../../../../../shared/errors/codes.js';
 import { appToken, authenticateBasic, parseAuthorization } from '../../auth/credentials.js';
 import { replicationApi } from '../replication.js';
+import { SCANNER_PATHS, securityReport } from '../scanner.js';
 import { openapiDocument, type Paths } from './openapi.js';
 import * as user from './user.js';
 import * as organizations from './organizations.js';
@@ -43,8 +44,13 @@ export function apiV1(deps: Deps): Hono<AppEnv> {
     await next();
   });
   api.route('/replication', replicationApi(deps));
+  api.use('/repository/*', async (c, next) => {
+    const m = /^\/api\/v1\/repository\/(.+)\/manifest\/([^/]+)\/security$/.exec(c.req.path);
+    if (!m || c.req.method !== 'GET') return next();
+    return securityReport(c, deps, m[1]!, m[2]!);
+  });
   for (const m of MODULES) m.register(api, deps);
-  const doc = openapiDocument([...MODULES.map((m) => m.paths), REPLICATION_PATHS, OPENAPI_PATHS], '1');
+  const doc = openapiDocument([...MODULES.map((m) => m.paths), REPLICATION_PATHS, SCANNER_PATHS, OPENAPI_PATHS], '1');
   const serveDoc = (c: Context<AppEnv>) => {
     c.set('route', 'api-openapi');
     return c.json(doc);
