@@ -337,7 +337,9 @@ describe('webhook notifications', () => {
     assert.equal(await errorOf(await api(base, { auth: basic('reader') }), 403), 'DENIED');
     assert.equal(await errorOf(await api(base, { method: 'POST', body, auth: basic('stranger') }), 404), 'NOT_FOUND');
     assert.equal(await errorOf(await api(base, { auth: basic('stranger') }), 404), 'NOT_FOUND');
-    assert.equal((await api(base, { auth: null })).status, 404, 'anonymous cannot tell a private repository exists');
+    // Anonymous callers are asked to authenticate, as for a repository that does not exist: nothing is revealed.
+    assert.equal((await api(base, { auth: null })).status, 401);
+    assert.equal((await api('/repository/team/does-not-exist/notification/', { auth: null })).status, 401);
     const [n] = (await json<{ notifications: NotificationView[] }>(await api(base), 200)).notifications;
     for (const path of [`${base}${n!.uuid}`, `${base}${n!.uuid}/deliveries`]) {
       assert.equal((await api(path, { auth: basic('reader') })).status, 403);
