@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { spawnRegistry } from '../support/registry-process.js';
 import { pushImage, sha256 } from '../support/oci-client.js';
 
@@ -31,9 +31,22 @@ describe('zero-setup default', () => {
     const first = await spawnRegistry(env);
     let img: Awaited<ReturnType<typeof pushImage>>;
     try {
-      img = await pushImage(first.url, 'demo/app', 'v1');
+      // A real layer (Debian bookworm's dpkg database), so the embedded scanner has something to find.
+      const layer = await readFile(resolve(process.cwd(), '../shared/data/vuln/layers/debian-bookworm-minbase.dpkgdb.layer.tar'));
+      img = await pushImage(first.url, 'demo/app', 'v1', { layers: [layer] });
       const ready = (await (await fetch(`${first.url}/readyz`)).json()) as { checks: { events: { detail?: string } } };
       assert.match(ready.checks.events.detail ?? '', /in-memory/);
+      // The scanner runs beside the node with no set-up: the pushed image gets scanned.
+      let security: { status: string; data: { Layer: { NamespaceName: string; Features: unknown[] } } | null } = { status: 'queued', data: null };
+      const deadline = Date.now() + 120_000;
+      while (security.status !== 'scanned' && security.status !== 'failed' && Date.now() < deadline) {
+        const r = await fetch(`${first.url}/api/v1/repository/demo/app/manifest/${img.digest}/security`);
+        if (r.status === 200) security = (await r.json()) as typeof security;
+        if (security.status !== 'scanned') await new Promise((r2) => setTimeout(r2, 300));
+      }
+      assert.equal(security.status, 'scanned');
+      assert.equal(security.data?.Layer.NamespaceName, 'debian:12');
+      assert.equal(security.data?.Layer.Features.length, 88);
     } finally {
       first.child.kill('SIGTERM');
     }
