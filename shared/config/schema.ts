@@ -96,6 +96,7 @@ export const DEFAULTS = {
   scanner: {
     url: null as string | null, embedded: true, port: 0, concurrency: 2, pollSeconds: 2, maxAttempts: 5,
     staleFeedHours: 48, maxLayerBytes: 20 * 1024 * 1024 * 1024, layerTimeoutSeconds: 600,
+    bundleSigningKeyFile: null as string | null, bundleTrustedKeyFiles: null as string | null,
   },
   log: { level: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' },
 };

@@ -7,13 +7,14 @@ import { parseDigest } from '../../../shared/oci/digest.js';
 import { indexManifest, IndexError, scannerSet, type IndexerDeps } from './indexer/controller.js';
 import { manifestVulnerabilities } from './reports.js';
 import { clairIndexReport, clairVulnerabilityReport, quaySecurity } from './formats.js';
-import { importFeedBytes, exportBundle, affectedManifests } from './vulndb.js';
+import { importFeedBytes, exportBundle, affectedManifests, type BundleKeys } from './vulndb.js';
 
 export interface ScannerApiDeps {
   db: Pool;
   log: Logger;
   indexer: IndexerDeps;
   staleFeedHours: number;
+  bundleKeys: BundleKeys;
   /** Called after an import changed data: re-match affected manifests and notify. */
   afterImport(added: { format: string; name: string }[]): Promise<number>;
 }
@@ -107,7 +108,7 @@ export function scannerApi(deps: ScannerApiDeps): Hono {
     if (bytes.length > MAX_IMPORT_BYTES) throw new ApiError(413, 'TOO_LARGE', `imports are limited to ${MAX_IMPORT_BYTES} bytes`);
     let results;
     try {
-      results = await importFeedBytes(deps.db, name, bytes);
+      results = await importFeedBytes(deps.db, name, bytes, deps.bundleKeys);
     } catch (e) {
       throw new ApiError(400, 'INVALID_FEED', (e as Error).message);
     }
@@ -116,7 +117,7 @@ export function scannerApi(deps: ScannerApiDeps): Hono {
     return c.json({ imported: results.map(({ added: a, ...r }) => ({ ...r, packagesWithNewRecords: a.length })), rematchedManifests: notified });
   });
   app.get('/api/v1/vulndb/export', async (c) => {
-    const bundle = await exportBundle(deps.db);
+    const bundle = await exportBundle(deps.db, deps.bundleKeys.signing);
     return new Response(bundle, { headers: { 'Content-Type': 'application/vnd.wharf.vulndb.bundle.v1+json', 'Content-Disposition': 'attachment; filename="wharf-vulndb.bundle"' } });
   });
   app.get('/api/v1/vulnerabilities/:id/manifests', async (c) => c.json(await affectedManifests(deps.db, c.req.param('id'))));

@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Config } from '../../../shared/config/index.js';
@@ -21,7 +22,17 @@ const DELIVERY_CHANNEL = 'wharf_webhook_deliveries';
 import { scannerSet, type IndexerDeps } from './indexer/controller.js';
 import { startIndexWorker } from './worker.js';
 import { scannerApi } from './api.js';
+import type { BundleKeys } from './vulndb.js';
 import { findingKey, manifestVulnerabilities } from './reports.js';
+
+/** scanner.bundleSigningKeyFile (PEM Ed25519 private key) and scanner.bundleTrustedKeyFiles (comma-separated PEM public keys). */
+function bundleKeys(config: Config): BundleKeys {
+  const { bundleSigningKeyFile, bundleTrustedKeyFiles } = config.scanner;
+  return {
+    ...(bundleSigningKeyFile ? { signing: createPrivateKey(readFileSync(bundleSigningKeyFile)) } : {}),
+    trusted: (bundleTrustedKeyFiles ?? '').split(',').map((f) => f.trim()).filter(Boolean).map((f) => createPublicKey(readFileSync(f))),
+  };
+}
 
 export interface RunningScanner {
   url: string;
@@ -120,7 +131,7 @@ export async function startScannerNode(config: Config, opts: { log?: Logger; por
   }
 
   const app = scannerApi({
-    db, log, indexer, staleFeedHours: config.scanner.staleFeedHours,
+    db, log, indexer, staleFeedHours: config.scanner.staleFeedHours, bundleKeys: bundleKeys(config),
     afterImport: async (added) => {
       const digests = await manifestsWithPackages(db, added);
       for (const d of digests) await rematch(d);

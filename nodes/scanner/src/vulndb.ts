@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { Pool } from '../../../shared/db/pool.js';
 import { allCurrent, importFeed, type ImportResult, type StoredVulnerability } from '../../../shared/db/vulndb.js';
 import { parseFeedFile } from './feeds/detect.js';
@@ -27,6 +27,18 @@ export function fingerprintOf(records: readonly unknown[]): string {
 export interface ImportSummary extends ImportResult {
   source: string;
   skipped?: Record<string, number>;
+  /** Bundles only: verified against a trusted key, or unsigned / signed by a key the node was not told to trust. */
+  signature?: 'verified' | 'unsigned' | 'unverified';
+}
+
+/** Ed25519 keys for bundles: the exporting side signs, the importing side trusts a list of public keys. */
+export interface BundleKeys {
+  signing?: KeyObject;
+  trusted: KeyObject[];
+}
+
+export function keyId(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64url').slice(0, 22);
 }
 
 /**
@@ -34,12 +46,13 @@ export interface ImportSummary extends ImportResult {
  * parsers recognise (format detected from content). Each feed becomes an update operation; data already current
  * is a no-op.
  */
-export async function importFeedBytes(db: Pool, name: string, bytes: Buffer): Promise<ImportSummary[]> {
+export async function importFeedBytes(db: Pool, name: string, bytes: Buffer, keys: BundleKeys = { trusted: [] }): Promise<ImportSummary[]> {
   const bundle = asBundle(bytes);
   if (bundle) {
+    const signature = checkSignature(bundle, keys);
     const out: ImportSummary[] = [];
     for (const f of bundle.feeds) {
-      out.push({ ...(await importFeed(db, f.feed, f.fingerprint, `bundle ${bundle.createdAt}`, f.records as StoredVulnerability[])), source: name });
+      out.push({ ...(await importFeed(db, f.feed, f.fingerprint, `bundle ${bundle.createdAt}`, f.records as StoredVulnerability[])), source: name, signature });
     }
     return out;
   }
@@ -57,7 +70,28 @@ interface Bundle {
   format: typeof BUNDLE_FORMAT;
   createdAt: string;
   checksum: string;
+  signature?: { alg: 'ed25519'; keyId: string; value: string };
   feeds: { feed: string; fingerprint: string; records: unknown[] }[];
+}
+
+/**
+ * With trusted keys configured, a bundle must be signed by one of them; without, a signature cannot be checked
+ * against anything and the import says so. The signature covers the checksum, which covers every record.
+ */
+function checkSignature(b: Bundle, keys: BundleKeys): 'verified' | 'unsigned' | 'unverified' {
+  if (!b.signature) {
+    if (keys.trusted.length > 0) throw new BundleError('the bundle is not signed, and this node only accepts bundles signed by a trusted key');
+    return 'unsigned';
+  }
+  const key = keys.trusted.find((k) => keyId(k) === b.signature!.keyId);
+  if (!key) {
+    if (keys.trusted.length > 0) throw new BundleError(`the bundle is signed by key ${b.signature.keyId}, which this node does not trust`);
+    return 'unverified';
+  }
+  if (b.signature.alg !== 'ed25519' || !verify(null, Buffer.from(b.checksum), key, Buffer.from(b.signature.value, 'base64'))) {
+    throw new BundleError('the bundle signature does not verify');
+  }
+  return 'verified';
 }
 
 export class BundleError extends Error {
@@ -89,14 +123,24 @@ function bundleChecksum(feeds: Bundle['feeds']): string {
 }
 
 /**
- * Every current feed as one bundle for an air-gapped site: the feeds' records with their fingerprints, and a
- * checksum over the fingerprints, so a damaged or edited bundle is refused on import.
+ * Every current feed as one bundle for an air-gapped site: the feeds' records with their fingerprints, a checksum
+ * over the fingerprints (a damaged or edited bundle is refused on import) and, with a signing key, an Ed25519
+ * signature of the checksum.
  */
-export async function exportBundle(db: Pool): Promise<string> {
+export async function exportBundle(db: Pool, signing?: KeyObject): Promise<string> {
   const feeds: Bundle['feeds'] = [];
   for await (const f of allCurrent(db)) feeds.push({ feed: f.feed, fingerprint: fingerprintOf(f.records), records: f.records });
-  const bundle: Bundle = { format: BUNDLE_FORMAT, createdAt: new Date().toISOString(), checksum: bundleChecksum(feeds), feeds };
+  const checksum = bundleChecksum(feeds);
+  const bundle: Bundle = {
+    format: BUNDLE_FORMAT, createdAt: new Date().toISOString(), checksum,
+    ...(signing ? { signature: { alg: 'ed25519' as const, keyId: keyId(createPublicKeyOf(signing)), value: sign(null, Buffer.from(checksum), signing).toString('base64') } } : {}),
+    feeds,
+  };
   return JSON.stringify(bundle);
+}
+
+function createPublicKeyOf(k: KeyObject): KeyObject {
+  return createPublicKey(k);
 }
 
 /** Manifests (with repositories and tags) whose current matches include this vulnerability id or alias. */
