@@ -97,6 +97,8 @@ export const DEFAULTS = {
     url: null as string | null, embedded: true, port: 0, concurrency: 2, pollSeconds: 2, maxAttempts: 5,
     staleFeedHours: 48, maxLayerBytes: 20 * 1024 * 1024 * 1024, layerTimeoutSeconds: 600,
     bundleSigningKeyFile: null as string | null, bundleTrustedKeyFiles: null as string | null,
+    /** Comma-separated feed URLs fetched every updateIntervalMinutes (connected sites; air-gapped ones import files). */
+    feedUrls: null as string | null, updateIntervalMinutes: 360,
   },
   log: { level: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' },
 };

@@ -8,6 +8,7 @@ import { indexManifest, IndexError, scannerSet, type IndexerDeps } from './index
 import { manifestVulnerabilities } from './reports.js';
 import { clairIndexReport, clairVulnerabilityReport, quaySecurity } from './formats.js';
 import { importFeedBytes, exportBundle, affectedManifests, type BundleKeys } from './vulndb.js';
+import type { FeedUrlResult } from './updater.js';
 
 export interface ScannerApiDeps {
   db: Pool;
@@ -17,6 +18,8 @@ export interface ScannerApiDeps {
   bundleKeys: BundleKeys;
   /** Called after an import changed data: re-match affected manifests and notify. */
   afterImport(added: { format: string; name: string }[]): Promise<number>;
+  /** Runs the URL updaters now (scanner.feedUrls). */
+  updateFeeds(): Promise<FeedUrlResult[]>;
 }
 
 class ApiError extends Error {
@@ -116,6 +119,7 @@ export function scannerApi(deps: ScannerApiDeps): Hono {
     const notified = added.length > 0 ? await deps.afterImport(added) : 0;
     return c.json({ imported: results.map(({ added: a, ...r }) => ({ ...r, packagesWithNewRecords: a.length })), rematchedManifests: notified });
   });
+  app.post('/api/v1/vulndb/update', async (c) => c.json({ results: await deps.updateFeeds() }));
   app.get('/api/v1/vulndb/export', async (c) => {
     const bundle = await exportBundle(deps.db, deps.bundleKeys.signing);
     return new Response(bundle, { headers: { 'Content-Type': 'application/vnd.wharf.vulndb.bundle.v1+json', 'Content-Disposition': 'attachment; filename="wharf-vulndb.bundle"' } });

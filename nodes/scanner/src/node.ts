@@ -23,6 +23,7 @@ import { scannerSet, type IndexerDeps } from './indexer/controller.js';
 import { startIndexWorker } from './worker.js';
 import { scannerApi } from './api.js';
 import type { BundleKeys } from './vulndb.js';
+import { feedUpdater } from './updater.js';
 import { findingKey, manifestVulnerabilities } from './reports.js';
 
 /** scanner.bundleSigningKeyFile (PEM Ed25519 private key) and scanner.bundleTrustedKeyFiles (comma-separated PEM public keys). */
@@ -130,13 +131,26 @@ export async function startScannerNode(config: Config, opts: { log?: Logger; por
     });
   }
 
+  const afterImport = async (added: { format: string; name: string }[]) => {
+    const digests = await manifestsWithPackages(db, added);
+    for (const d of digests) await rematch(d);
+    return digests.length;
+  };
+  const keys = bundleKeys(config);
+  const urls = (config.scanner.feedUrls ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  const updater = feedUpdater({ db, log: log.child({ component: 'updater' }), urls, keys, afterImport });
+  if (urls.length > 0) {
+    const abort = new AbortController();
+    const tick = () => void updater.run(abort.signal).then((results) => log.info({ results: results.map((r) => ({ url: r.url, status: r.status })) }, 'feed update run'));
+    const first = setTimeout(tick, 1000);
+    const every = setInterval(tick, Math.max(60, config.scanner.updateIntervalMinutes * 60) * 1000);
+    every.unref();
+    closers.unshift({ name: 'feed-updater', close: async () => { abort.abort(); clearTimeout(first); clearInterval(every); } });
+  }
+
   const app = scannerApi({
-    db, log, indexer, staleFeedHours: config.scanner.staleFeedHours, bundleKeys: bundleKeys(config),
-    afterImport: async (added) => {
-      const digests = await manifestsWithPackages(db, added);
-      for (const d of digests) await rematch(d);
-      return digests.length;
-    },
+    db, log, indexer, staleFeedHours: config.scanner.staleFeedHours, bundleKeys: keys, afterImport,
+    updateFeeds: () => updater.run(),
   });
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {

@@ -92,6 +92,7 @@ export const SCANNER_PATHS: Paths = {
   '/api/v1/repository/{repository}/manifest/{digest}/security': { get: { summary: 'Quay-shaped vulnerability report of a manifest (?vulnerabilities=true for the vulnerabilities)', tags: ['security'] } },
   '/api/v1/vulndb/feeds': { get: { summary: 'Each vulnerability feed: records, age, stale warning (superuser)', tags: ['security'] } },
   '/api/v1/vulndb/import': { post: { summary: 'Import a feed file, archive or bundle (body: the file; ?name=) (superuser)', tags: ['security'] } },
-  '/api/v1/vulndb/export': { get: { summary: 'Every current feed as one checksummed bundle (superuser)', tags: ['security'] } },
+  '/api/v1/vulndb/export': { get: { summary: 'Every current feed as one checksummed (and, with a key, signed) bundle (superuser)', tags: ['security'] } },
+  '/api/v1/vulndb/update': { post: { summary: 'Fetch the configured feed URLs now (superuser)', tags: ['security'] } },
   '/api/v1/vulnerabilities/{id}/manifests': { get: { summary: 'Images affected by a vulnerability id or CVE (superuser)', tags: ['security'] } },
 };
