@@ -19,7 +19,7 @@ const SAMPLE: Record<string, string> = {
   org: 'no-such-org', orgname: 'no-such-org', team: 'no-team', teamname: 'no-team', member: 'nobody', membername: 'nobody',
   username: 'nobody', repository: 'no-such-ns/no-repo', name: 'no-such-ns/no-repo', tag: 'latest', uuid: '00000000-0000-0000-0000-000000000000',
   robot_shortname: 'nobot', short: 'nobot', shortname: 'nobot', region: 'local', ref: 'latest',
-  digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000',
+  digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000', id: 'CVE-2020-1967',
 };
 
 test('the document is OpenAPI 3.1 and lists the tenancy, tags, logs, notifications and replication endpoints', async () => {
