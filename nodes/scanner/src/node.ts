@@ -7,6 +7,7 @@ import { createPool } from '../../../shared/db/pool.js';
 import { migrate } from '../../../shared/db/migrate.js';
 import * as scans from '../../../shared/db/scans.js';
 import { manifestsWithPackages } from '../../../shared/db/vulndb.js';
+import { enqueueDeliveries } from '../../../shared/db/notification-outbox.js';
 import {
   connectJetStreamBus, eventNames, eventSource, outcome, scannerDurable, type EventBus,
 } from '../../../shared/events/index.js';
@@ -17,8 +18,6 @@ import { SCANNERS } from './ecosystems/index.js';
 import type { Digest } from '../../../shared/oci/digest.js';
 import type { RepoName } from '../../../shared/oci/reference.js';
 
-// The registry's webhook workers LISTEN here; a NOTIFY wakes them for the deliveries queued below.
-const DELIVERY_CHANNEL = 'wharf_webhook_deliveries';
 import { scannerSet, type IndexerDeps } from './indexer/controller.js';
 import { startIndexWorker } from './worker.js';
 import { scannerApi } from './api.js';
@@ -80,19 +79,13 @@ export async function startScannerNode(config: Config, opts: { log?: Logger; por
     if (added.length === 0) return [];
     const ids = [...new Set(added.map((m) => m.vulnerability.id))].sort();
     for (const where of await scans.whereIsManifest(db, digest)) {
-      await db.query(
-        `INSERT INTO notification_deliveries (notification_id, event_id, event, payload)
-         SELECT n.id, $3, 'vulnerability_found', $4::jsonb FROM notifications n
-         WHERE n.enabled AND n.event = 'vulnerability_found' AND n.namespace = $2
-           AND (n.repository_id IS NULL OR n.repository_id = (SELECT id FROM repositories WHERE name = $1))
-         ON CONFLICT (notification_id, event_id) DO NOTHING`,
-        [where.repository, where.repository.split('/', 1)[0], `vuln:${digest}:${randomUUID()}`,
-          JSON.stringify({
-            repository: where.repository, namespace: where.repository.split('/', 1)[0], digest, tags: where.tags,
-            vulnerabilities: added.map((m) => ({ id: m.vulnerability.id, aliases: m.vulnerability.aliases, severity: m.vulnerability.severity, package: m.package.name, version: m.package.version, fixedBy: m.fixedBy ?? null, link: m.vulnerability.link })),
-          })],
-      );
-      await db.query(`SELECT pg_notify('${DELIVERY_CHANNEL}', '')`).catch(() => {});
+      await enqueueDeliveries(db, {
+        event: 'vulnerability_found', repository: where.repository, eventId: `vuln:${digest}:${randomUUID()}`,
+        data: {
+          digest, tags: where.tags,
+          vulnerabilities: added.map((m) => ({ id: m.vulnerability.id, aliases: m.vulnerability.aliases, severity: m.vulnerability.severity, package: m.package.name, version: m.package.version, fixedBy: m.fixedBy ?? null, link: m.vulnerability.link })),
+        },
+      });
       if (bus) {
         await bus.publish({ type: 'wharf.vulnerability.found.v1', data: { region: config.node.region, repository: where.repository as RepoName, digest: digest as Digest, vulnerabilities: ids } })
           .catch((err: unknown) => log.warn({ err }, 'vulnerability.found event not published'));

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../../../shared/db/pool.js';
+import { DELIVERY_CHANNEL, enqueueDeliveries } from '../../../../shared/db/notification-outbox.js';
 
 /** The notification events a repository or namespace can subscribe to. */
 export const NOTIFICATION_EVENTS = ['repo_push', 'tag_deleted', 'vulnerability_found'] as const;
@@ -7,11 +8,7 @@ export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 /** The event of a delivery queued by the API's "test" action (not subscribable). */
 export const TEST_EVENT = 'test';
 
-/**
- * Postgres NOTIFY channel that wakes the webhook workers when deliveries were queued. NOTIFY is sent on commit only,
- * so a worker never wakes for rows it cannot see yet, and every node listening (not just this one) wakes.
- */
-export const DELIVERY_CHANNEL = 'wharf_webhook_deliveries';
+export { DELIVERY_CHANNEL };
 
 export interface NotificationInput {
   event: NotificationEvent;
@@ -30,24 +27,7 @@ export interface Notifier {
 }
 
 export function createNotifier(): Notifier {
-  return {
-    enqueue: async (db, n) => {
-      const namespace = n.repository.split('/', 1)[0]!;
-      // The data-modifying CTE runs to completion; the NOTIFY is sent only when it queued something.
-      await db.query({
-        name: 'notification-enqueue',
-        text: `WITH queued AS (
-                 INSERT INTO notification_deliveries (notification_id, event_id, event, payload)
-                 SELECT n.id, $4, $3, $5::jsonb FROM notifications n
-                 WHERE n.enabled AND n.event = $3 AND n.namespace = $2
-                   AND (n.repository_id IS NULL OR n.repository_id = (SELECT id FROM repositories WHERE name = $1))
-                 ON CONFLICT (notification_id, event_id) DO NOTHING
-                 RETURNING 1)
-               SELECT pg_notify('${DELIVERY_CHANNEL}', '') FROM queued LIMIT 1`,
-        values: [n.repository, namespace, n.event, n.eventId, JSON.stringify({ repository: n.repository, namespace, ...n.data })],
-      });
-    },
-  };
+  return { enqueue: enqueueDeliveries };
 }
 
 // ---- the notifications themselves, for the /api/v1 handlers ----
