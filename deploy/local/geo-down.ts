@@ -18,9 +18,9 @@ export async function geoDown(opts: { stateDir?: string; log?: (line: string) =>
     log(`no geo cluster state in ${stateFile(stateDir)}: nothing to stop`);
     return false;
   }
-  // Front first (clients stop arriving), then nodes and replicators, then the services they use.
+  // Front first (clients stop arriving), then nodes, replicators and scanners, then the services they use.
   const procs = [...state.processes].reverse();
-  const order = (name: string): number => (name === 'haproxy' ? 0 : /^(registry|replicator)-/.test(name) ? 1 : 2);
+  const order = (name: string): number => (name === 'haproxy' ? 0 : /^(registry|replicator|scanner)-/.test(name) ? 1 : 2);
   procs.sort((a, b) => order(a.name) - order(b.name));
   for (const phase of [0, 1, 2]) {
     await Promise.all(

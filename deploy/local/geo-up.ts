@@ -6,7 +6,9 @@
  *   ap-south  Cloud Storage emulator     client network 127.0.3.0/24   (filesystem if the emulator cannot run)
  *
  * with a 3-node NATS JetStream cluster (stream replicas 3), the machine's PostgreSQL (database wharf_geo, created
- * if missing), two registry nodes and one replicator per region, and HAProxy on 127.0.0.1:8080 in front. Every
+ * if missing), two registry nodes, one replicator and one scanner per region (the region's registry nodes send
+ * /indexer, /matcher, /api/v1/vulndb and the security endpoint to it; none runs an embedded scanner), and HAProxy
+ * on 127.0.0.1:8080 in front. Every
  * process is detached and logs to .geo/logs/<name>.log; .geo/state.json records what was started, for geo:down.
  * Returns once every node answers /readyz 200 and the front answers /v2/ for every region.
  *
@@ -24,7 +26,7 @@ import { haproxyBinary, startHaproxy } from '../front/haproxy-process.js';
 import { request } from './http-request.js';
 import {
   AZURITE_ACCOUNT, AZURITE_KEY, GCS_PROJECT, REPLICATOR_MAIN, spawnNode, startAzurite, startCeph, startGcsEmulator, startNats, track, waitReady,
-  type S3Endpoint, type Tracked,
+  type NodeKind, type S3Endpoint, type Tracked,
 } from './launchers.js';
 import { alive, freePort, sleep, type Spawned } from './processes.js';
 import { DEFAULT_GEO_DIR, loadState, saveState, stateFile, type GeoLaunchPorts, type GeoState } from './state.js';
@@ -46,6 +48,7 @@ export const DEFAULT_PORTS: GeoPorts = {
   front: 8080,
   registry: [5101, 5102, 5201, 5202, 5301, 5302],
   replicator: [5109, 5209, 5309],
+  scanner: [5110, 5210, 5310],
   natsClient: [4301, 4302, 4303],
   natsCluster: [6301, 6302, 6303],
   cephRgw: 7580,
@@ -64,10 +67,10 @@ export async function freePorts(): Promise<GeoPorts> {
     }
     return out;
   };
-  const all = await n(22);
+  const all = await n(25);
   const take = (k: number): number[] => all.splice(0, k);
   return {
-    front: take(1)[0]!, registry: take(6), replicator: take(3), natsClient: take(3), natsCluster: take(3),
+    front: take(1)[0]!, registry: take(6), replicator: take(3), scanner: take(3), natsClient: take(3), natsCluster: take(3),
     cephRgw: take(1)[0]!, cephMon: take(1)[0]!, azurite: take(1)[0]!, gcs: take(1)[0]!,
   };
 }
@@ -186,7 +189,7 @@ export async function geoUp(opts: GeoUpOptions = {}): Promise<GeoState> {
     await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
     state.configFile = configFile;
 
-    // 3. Registry nodes and replicators.
+    // 3. Registry nodes, replicators and scanners.
     const env: Record<string, string> = {
       WHARF_CONFIG: configFile,
       WHARF_DATABASE_URL: database.url,
@@ -206,15 +209,19 @@ export async function geoUp(opts: GeoUpOptions = {}): Promise<GeoState> {
       log(state.notes.at(-1)!);
     }
     const started: { p: Spawned; url: string }[] = [];
+    const scannerUrl = (i: number): string => `http://127.0.0.1:${ports.scanner[i]}`;
     // One node first: it runs the migrations, so the others do not all queue on the advisory lock at once.
-    const spawnOne = async (kind: 'registry' | 'replicator', region: string, instance: string, port: number): Promise<{ p: Spawned; url: string }> => {
+    const spawnOne = async (kind: NodeKind, region: string, instance: string, port: number): Promise<{ p: Spawned; url: string }> => {
       const name = `${kind}-${region}-${instance}`;
-      const p = await spawnNode({ kind, name, region, instance, port, env, dataDir: join(tmp, name), logFile: logFile(name) });
+      const i = GEO_REGIONS.findIndex((r) => r.name === region);
+      const p = await spawnNode({
+        kind, name, region, instance, port, env, dataDir: join(tmp, name), logFile: logFile(name), ...(kind === 'registry' ? { scannerUrl: scannerUrl(i) } : {}),
+      });
       const url = `http://127.0.0.1:${port}`;
       await record(track(p, { url }));
       return { p, url };
     };
-    log('starting registry nodes and replicators');
+    log('starting registry nodes, replicators and scanners');
     const first = await spawnOne('registry', GEO_REGIONS[0].name, '1', ports.registry[0]!);
     await waitReady(first.p, first.url, left());
     started.push(first);
@@ -222,6 +229,7 @@ export async function geoUp(opts: GeoUpOptions = {}): Promise<GeoState> {
     GEO_REGIONS.forEach((r, i) => {
       for (const k of [0, 1]) if (i + k > 0) rest.push(spawnOne('registry', r.name, String(k + 1), ports.registry[2 * i + k]!));
       if (withReplicator) rest.push(spawnOne('replicator', r.name, '1', ports.replicator[i]!));
+      rest.push(spawnOne('scanner', r.name, '1', ports.scanner[i]!));
     });
     const others = await Promise.all(rest);
     started.push(...others);
@@ -234,6 +242,7 @@ export async function geoUp(opts: GeoUpOptions = {}): Promise<GeoState> {
       clientAddress: `127.0.${r.net}.1`,
       nodes: [nodeUrl(2 * i), nodeUrl(2 * i + 1)],
       replicator: withReplicator ? `http://127.0.0.1:${ports.replicator[i]}` : null,
+      scanner: scannerUrl(i),
     }));
     await saveState(state);
 
@@ -320,10 +329,10 @@ export function describeGeo(state: GeoState): string {
     '',
     `front (HAProxy)   ${state.front?.url}   region by X-Wharf-Region, else client address, else front address, else us-east`,
     '',
-    'region     store                           client network   registry nodes                                   replicator',
+    'region     store                           client network   registry nodes                                   replicator              scanner',
   ];
   for (const r of state.regions) {
-    lines.push(`${r.name.padEnd(10)} ${r.store.padEnd(31)} ${r.clientCidr.padEnd(16)} ${r.nodes.join(', ').padEnd(48)} ${r.replicator ?? '-'}`);
+    lines.push(`${r.name.padEnd(10)} ${r.store.padEnd(31)} ${r.clientCidr.padEnd(16)} ${r.nodes.join(', ').padEnd(48)} ${(r.replicator ?? '-').padEnd(23)} ${r.scanner ?? '-'}`);
   }
   lines.push(
     '',

@@ -1,7 +1,7 @@
 /**
  * Launchers for the parts of the local geo cluster, each a detached process (its own process group) that outlives
  * geo:up and is stopped by PID by geo:down: Ceph RGW (S3), Azurite (Azure Blob), the Cloud Storage emulator, a
- * NATS JetStream cluster, registry nodes and replicators.
+ * NATS JetStream cluster, registry nodes, replicators and scanners.
  *
  * The Ceph start script and the GCS emulator wrapper are the ones the driver tests use (test/support/start-ceph.sh,
  * test/support/gcs-emulator.cjs); they are shell/CommonJS programs, run as files, not imported.
@@ -19,6 +19,7 @@ const CEPH_SCRIPT = join(REPO_ROOT, 'test/support/start-ceph.sh');
 const GCS_LAUNCHER = join(REPO_ROOT, 'test/support/gcs-emulator.cjs');
 export const REGISTRY_MAIN = join(REPO_ROOT, 'nodes/registry/src/main.ts');
 export const REPLICATOR_MAIN = join(REPO_ROOT, 'nodes/replicator/src/main.ts');
+export const SCANNER_MAIN = join(REPO_ROOT, 'nodes/scanner/src/main.ts');
 
 /** A process geo:down must stop: `pid` leads a process group (`group`), `pids` are extra daemons (Ceph's). */
 export interface Tracked {
@@ -197,10 +198,12 @@ export async function startNats(opts: { clientPorts: number[]; clusterPorts: num
   return urls;
 }
 
-// ---- Registry nodes and replicators --------------------------------------------------------------------------
+// ---- Registry nodes, replicators and scanners ----------------------------------------------------------------
+
+export type NodeKind = 'registry' | 'replicator' | 'scanner';
 
 export interface NodeSpec {
-  kind: 'registry' | 'replicator';
+  kind: NodeKind;
   name: string;
   region: string;
   instance: string;
@@ -208,11 +211,20 @@ export interface NodeSpec {
   env: Record<string, string>;
   dataDir: string;
   logFile: string;
+  /** Registry nodes: their region's scanner (WHARF_SCANNER_URL). */
+  scannerUrl?: string;
 }
 
-/** Spawns a registry node or replicator (`node --import tsx <main>`) and returns without waiting for readiness. */
+const MAIN: Record<NodeKind, string> = { registry: REGISTRY_MAIN, replicator: REPLICATOR_MAIN, scanner: SCANNER_MAIN };
+
+/**
+ * Spawns a registry node, replicator or scanner (`node --import tsx <main>`) and returns without waiting for
+ * readiness. `port` is the registry's PORT, the replicator's metrics port or the scanner's WHARF_SCANNER_PORT.
+ * Registry nodes never start an embedded scanner (WHARF_SCANNER_EMBEDDED=false): their region has one scanner
+ * process, given as `scannerUrl`.
+ */
 export async function spawnNode(spec: NodeSpec): Promise<Spawned> {
-  const main = spec.kind === 'registry' ? REGISTRY_MAIN : REPLICATOR_MAIN;
+  const main = MAIN[spec.kind];
   await assertPortFree(spec.port, spec.name);
   await mkdir(spec.dataDir, { recursive: true });
   const env: Record<string, string | undefined> = {
@@ -223,10 +235,15 @@ export async function spawnNode(spec: NodeSpec): Promise<Spawned> {
     WHARF_DATA_DIR: spec.dataDir,
     WHARF_SERVER_HOST: '127.0.0.1',
   };
-  if (spec.kind === 'registry') env.PORT = String(spec.port);
-  else {
-    env.WHARF_REPLICATOR_METRICS_PORT = String(spec.port);
+  if (spec.kind === 'registry') {
+    env.PORT = String(spec.port);
+    env.WHARF_SCANNER_EMBEDDED = 'false';
+    if (spec.scannerUrl) env.WHARF_SCANNER_URL = spec.scannerUrl;
+    else delete env.WHARF_SCANNER_URL;
+  } else {
     delete env.PORT;
+    if (spec.kind === 'replicator') env.WHARF_REPLICATOR_METRICS_PORT = String(spec.port);
+    else env.WHARF_SCANNER_PORT = String(spec.port);
   }
   return spawnLogged(process.execPath, ['--import', 'tsx', main], { name: spec.name, logFile: spec.logFile, detached: true, cwd: REPO_ROOT, env });
 }

@@ -1,6 +1,7 @@
 /**
  * Hard kills and restarts of single parts of a running local geo cluster, for the drills (deploy/drill/): every
- * process of a region (its registry nodes, its replicator, its object store), one NATS server, one replicator.
+ * process of a region (its registry nodes, its replicator, its scanner, its object store), one NATS server, one
+ * replicator or scanner.
  * A restart starts the part again exactly as geo:up did (same ports, dirs, config and environment, from
  * `state.launch`), appends to the same log file and records the new PID in the state file, so geo:down still
  * stops everything.
@@ -12,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { GEO_REGIONS } from './geo-up.js';
-import { startAzurite, startCeph, startGcsEmulator, spawnNode, track, waitReady, type Tracked } from './launchers.js';
+import { startAzurite, startCeph, startGcsEmulator, spawnNode, track, waitReady, type NodeKind, type Tracked } from './launchers.js';
 import { alive, findBinary, portOpen, sleep, spawnLogged, tail } from './processes.js';
 import { saveState, type GeoLaunch, type GeoState } from './state.js';
 
@@ -24,9 +25,9 @@ function launchOf(state: GeoState): GeoLaunch {
   return state.launch;
 }
 
-/** Registry nodes and replicators of `region`, and its object store when geo:up started it. */
+/** Registry nodes, replicators and scanners of `region`, and its object store when geo:up started it. */
 export function regionProcesses(state: GeoState, region: string): Tracked[] {
-  const own = state.processes.filter((p) => p.name.startsWith(`registry-${region}-`) || p.name.startsWith(`replicator-${region}-`));
+  const own = state.processes.filter((p) => ['registry', 'replicator', 'scanner'].some((kind) => p.name.startsWith(`${kind}-${region}-`)));
   const store = state.processes.find((p) => p.name === STORE_PROCESS[region]);
   const storeOurs = store && (region !== 'us-east' || state.launch?.cephManaged !== false);
   return storeOurs ? [...own, store] : own;
@@ -57,18 +58,27 @@ async function record(state: GeoState, t: Tracked, replacing: string): Promise<v
   await saveState(state);
 }
 
-/** Starts a registry node or replicator again (by its geo:up name, e.g. registry-eu-west-2) and waits for /readyz. */
+/**
+ * Starts a registry node, replicator or scanner again (by its geo:up name, e.g. registry-eu-west-2,
+ * scanner-ap-south-1) and waits for /readyz.
+ */
 export async function restartNode(state: GeoState, name: string, timeoutMs = 60_000): Promise<Tracked> {
   const launch = launchOf(state);
-  const m = /^(registry|replicator)-(.+)-(\d+)$/.exec(name);
-  if (!m) throw new Error(`${name} is not a registry node or replicator`);
-  const [, kind, region, instance] = m as unknown as [string, 'registry' | 'replicator', string, string];
+  const m = /^(registry|replicator|scanner)-(.+)-(\d+)$/.exec(name);
+  if (!m) throw new Error(`${name} is not a registry node, replicator or scanner`);
+  const [, kind, region, instance] = m as unknown as [string, NodeKind, string, string];
   const i = GEO_REGIONS.findIndex((r) => r.name === region);
   if (i < 0) throw new Error(`unknown region ${region}`);
-  const port = kind === 'registry' ? launch.ports.registry[2 * i + Number(instance) - 1]! : launch.ports.replicator[i]!;
+  // A state from before geo:up ran scanners has no scanner ports: its registry nodes then get no scanner URL.
+  const scannerPort = launch.ports.scanner?.[i];
+  if (kind === 'scanner' && scannerPort === undefined) throw new Error(`${name}: the geo state has no scanner ports (started by an older geo:up)`);
+  const port = kind === 'registry' ? launch.ports.registry[2 * i + Number(instance) - 1]! : kind === 'replicator' ? launch.ports.replicator[i]! : scannerPort!;
   const env = { ...launch.env, ...(process.env.WHARF_ADMIN_PASSWORD !== undefined ? { WHARF_ADMIN_PASSWORD: process.env.WHARF_ADMIN_PASSWORD } : {}) };
   await waitPortClosed(port);
-  const p = await spawnNode({ kind, name, region, instance, port, env, dataDir: join(launch.tmp, name), logFile: join(state.logsDir, `${name}.log`) });
+  const p = await spawnNode({
+    kind, name, region, instance, port, env, dataDir: join(launch.tmp, name), logFile: join(state.logsDir, `${name}.log`),
+    ...(kind === 'registry' && scannerPort !== undefined ? { scannerUrl: `http://127.0.0.1:${scannerPort}` } : {}),
+  });
   const url = `http://127.0.0.1:${port}`;
   const t = track(p, { url });
   await record(state, t, name);
@@ -106,7 +116,7 @@ export async function restartStore(state: GeoState, region: string): Promise<Tra
   throw new Error(`unknown region ${region}`);
 }
 
-/** Store first, then the region's registry nodes and replicators, each as geo:up started it. */
+/** Store first, then the region's registry nodes, replicators and scanners, each as geo:up started it. */
 export async function restartRegion(state: GeoState, region: string, killed: Tracked[], timeoutMs = 60_000): Promise<void> {
   const store = STORE_PROCESS[region];
   if (killed.some((t) => t.name === store)) await restartStore(state, region);

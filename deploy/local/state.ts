@@ -12,6 +12,8 @@ export interface GeoRegionState {
   clientAddress: string;
   nodes: string[];
   replicator: string | null;
+  /** The region's scanner (every registry node of the region has it as WHARF_SCANNER_URL); null: none started. */
+  scanner: string | null;
 }
 
 /**
@@ -41,7 +43,7 @@ export interface GeoLaunch {
   ports: GeoLaunchPorts;
   /** The temp dir holding the stores', NATS' and the nodes' data. */
   tmp: string;
-  /** WHARF_* settings every node and replicator got (WHARF_ADMIN_PASSWORD is taken from the environment again). */
+  /** WHARF_* settings every node, replicator and scanner got (WHARF_ADMIN_PASSWORD is taken from the environment again). */
   env: Record<string, string>;
   gcsBucket: string;
   /** Whether geo:up started Ceph itself (false: an external S3 server, not ours to stop). */
@@ -54,6 +56,8 @@ export interface GeoLaunchPorts {
   registry: number[];
   /** The replicator's /healthz, /readyz, /metrics per region. */
   replicator: number[];
+  /** The scanner's API (/healthz, /readyz, /indexer, /matcher, ...) per region. */
+  scanner: number[];
   natsClient: number[];
   natsCluster: number[];
   cephRgw: number;
