@@ -17,6 +17,8 @@ import { COMPOSE_CLUSTER_FILE, COMPOSE_FRONT_DIR, CONTAINER_DIR, renderComposeFr
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE = join(ROOT, 'docker-compose.geo.yml');
+/** Each region's scanner listens here (WHARF_SCANNER_PORT); its registry nodes reach it as http://scanner-<region>:<port>. */
+const SCANNER_PORT = '5010';
 
 interface Service {
   image?: string;
@@ -63,7 +65,7 @@ const dockerfileEnv = (): Record<string, string> => {
 };
 
 describe('docker-compose.geo.yml', () => {
-  it('has, per region of the cluster config, its two registry nodes and a replicator, plus PostgreSQL, 3 NATS servers and the front', () => {
+  it('has, per region of the cluster config, its two registry nodes, a replicator and a scanner, plus PostgreSQL, 3 NATS servers and the front', () => {
     assert.deepEqual(regions, GEO_REGIONS.map((r) => r.name), 'the same regions as geo:up');
     const expected = ['config', 'postgres', 'nats-1', 'nats-2', 'nats-3', 'front'];
     for (const r of regions) {
@@ -78,6 +80,7 @@ describe('docker-compose.geo.yml', () => {
         assert.ok(s.build?.dockerfile === 'deploy/Dockerfile');
         assert.match(s.healthcheck!.test.join(' '), /127\.0\.0\.1:5000\/readyz/);
         assert.equal(new URL(template.cluster.regions[r]!.nodes[i]!).port, '5000');
+        assert.equal(s.environment?.WHARF_SCANNER_URL, `http://scanner-${r}:${SCANNER_PORT}`, `${host} uses its region's scanner`);
         expected.push(host);
       }
       const rep = compose.services[`replicator-${r}`];
@@ -86,6 +89,21 @@ describe('docker-compose.geo.yml', () => {
       assert.equal(rep.environment?.WHARF_NODE_REGION, r);
       assert.match(rep.healthcheck!.test.join(' '), new RegExp(`127\\.0\\.0\\.1:${dockerfileEnv().WHARF_REPLICATOR_METRICS_PORT}/readyz`));
       expected.push(`replicator-${r}`);
+      const scanner = compose.services[`scanner-${r}`];
+      assert.ok(scanner, `scanner-${r}`);
+      assert.deepEqual(scanner.command, ['npx', 'tsx', 'nodes/scanner/src/main.ts']);
+      assert.equal(scanner.environment?.WHARF_NODE_REGION, r);
+      assert.equal(scanner.environment?.WHARF_SCANNER_PORT, SCANNER_PORT);
+      assert.equal(scanner.environment?.WHARF_CONFIG, compose.services[`replicator-${r}`]!.environment?.WHARF_CONFIG, 'the cluster config, like the replicator');
+      assert.match(scanner.healthcheck!.test.join(' '), new RegExp(`127\\.0\\.0\\.1:${SCANNER_PORT}/healthz`));
+      expected.push(`scanner-${r}`);
+    }
+    // The header's table names every region's services.
+    const header = readFileSync(COMPOSE, 'utf8').split('\n').filter((l) => l.startsWith('#'));
+    for (const r of regions) {
+      const row = header.find((l) => new RegExp(`^#\\s+${r}\\s`).test(l));
+      assert.ok(row, `header row for ${r}`);
+      for (const svc of [`registry-${r}-1/2`, `replicator-${r}`, `scanner-${r}`]) assert.ok(row.includes(svc), `header row for ${r} names ${svc}`);
     }
     assert.deepEqual(Object.keys(compose.services).sort(), expected.sort());
     assert.equal(compose.services.front!.image, 'haproxy:2.6');
@@ -115,7 +133,7 @@ describe('docker-compose.geo.yml', () => {
       assert.ok(s.volumes?.some((v) => v.endsWith(`:${store}`) && v.split(':')[0]! in compose.volumes), `${n} stores JetStream on a named volume`);
       assert.match(s.healthcheck!.test.join(' '), /8222\/healthz/);
     }
-    for (const [name, s] of Object.entries(compose.services).filter(([n]) => /^(registry|replicator)-/.test(n))) {
+    for (const [name, s] of Object.entries(compose.services).filter(([n]) => /^(registry|replicator|scanner)-/.test(n))) {
       assert.deepEqual(s.environment!.WHARF_NATS_URL!.split(',').sort(), names.map((x) => `nats://${x}:4222`), name);
       assert.equal(s.environment!.WHARF_NATS_STREAM_REPLICAS, '3');
     }
@@ -150,7 +168,7 @@ describe('docker-compose.geo.yml', () => {
     const dockerfile = readFileSync(join(ROOT, 'deploy/Dockerfile'), 'utf8');
     for (const m of dockerfile.matchAll(/^COPY (.+) \S+$/gm)) for (const f of m[1]!.split(/\s+/)) assert.ok(existsSync(join(ROOT, f)), `Dockerfile COPY ${f}`);
     assert.match(dockerfile, /CMD \["npx", "tsx", "nodes\/registry\/src\/main\.ts"\]/);
-    for (const f of ['nodes/registry/src/main.ts', 'nodes/replicator/src/main.ts']) assert.ok(existsSync(join(ROOT, f)), f);
+    for (const f of ['nodes/registry/src/main.ts', 'nodes/replicator/src/main.ts', 'nodes/scanner/src/main.ts']) assert.ok(existsSync(join(ROOT, f)), f);
     const cfg = compose.services.config!;
     const geoMount = cfg.volumes!.find((v) => v.startsWith('./deploy/geo:'))!.split(':')[1]!;
     for (const arg of cfg.command!.filter((a) => a.startsWith(`${geoMount}/`))) assert.ok(existsSync(join(ROOT, 'deploy/geo', arg.slice(geoMount.length + 1))), arg);
@@ -186,7 +204,7 @@ describe('docker-compose.geo.yml', () => {
       const rendered = readFileSync(join(dir, 'cluster.json'), 'utf8');
       assert.doesNotMatch(rendered, /\$\{/);
       const image = dockerfileEnv();
-      for (const [name, s] of Object.entries(compose.services).filter(([n]) => /^(registry|replicator)-/.test(n))) {
+      for (const [name, s] of Object.entries(compose.services).filter(([n]) => /^(registry|replicator|scanner)-/.test(n))) {
         const env = { ...image, ...Object.fromEntries(Object.entries(s.environment!).map(([k, v]) => [k, interpolate(v)])) };
         const c = loadConfig(env, { file: join(dir, 'cluster.json') });
         assert.equal(c.node.region, s.environment!.WHARF_NODE_REGION, name);
@@ -195,6 +213,8 @@ describe('docker-compose.geo.yml', () => {
         assert.equal(c.nats.streamReplicas, 3);
         assert.equal(c.server.port, 5000);
         assert.equal(c.replicator.metricsPort, 5009);
+        if (name.startsWith('scanner-')) assert.equal(c.scanner.port, Number(SCANNER_PORT), name);
+        if (name.startsWith('registry-')) assert.equal(c.scanner.url, `http://scanner-${c.node.region}:${SCANNER_PORT}`, name);
         assert.match(c.database.url!, /^postgres:\/\/wharf:.+@postgres:5432\/wharf$/);
         assert.equal(c.cluster.replication.namespaces.prod?.syncRegions, 2);
       }
