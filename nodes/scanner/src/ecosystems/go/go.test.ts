@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { FileNotFoundError, FileTooLargeError, type LayerView } from '../../indexer/types.js';
-import { goVersionToSemver, parseModInfo, readBuildInfo } from './buildinfo.js';
+import { goVersionToSemver, readBuildInfo } from './buildinfo.js';
 import { parseElf } from './elf.js';
 import { GoPackageScanner, packagesFromBuildInfo, wants } from './package-scanner.js';
 
@@ -206,7 +206,7 @@ const hasGo = ((): boolean => {
 
 describe('go build info of real binaries', () => {
   const NATS = '/usr/sbin/nats-server';
-  it('nats-server (Go 1.19, built outside module mode)', { skip: !existsSync(NATS) && 'no nats-server here' }, () => {
+  it('nats-server (Go 1.19, built outside module mode)', () => {
     const bin = readFileSync(NATS);
     const info = readBuildInfo(bin);
     assert.ok(info);
@@ -223,7 +223,7 @@ describe('go build info of real binaries', () => {
   });
 
   const TF = '/usr/local/bin/terraform';
-  it('terraform (hundreds of deps, local replacements)', { skip: !existsSync(TF) && 'no terraform here' }, () => {
+  it('terraform (hundreds of deps, local replacements)', () => {
     const bin = readFileSync(TF);
     const info = readBuildInfo(bin);
     assert.ok(info);
@@ -238,10 +238,6 @@ describe('go build info of real binaries', () => {
     }
   });
 
-  it('agrees with go version -m', { skip: !hasGo && 'go is not installed' }, () => {
-    const out = execFileSync('go', ['version', '-m', NATS], { encoding: 'utf8' });
-    assert.ok(out.includes(readBuildInfo(readFileSync(NATS))!.goVersion));
-  });
 });
 
 describe('go package scanner', () => {
