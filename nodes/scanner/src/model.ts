@@ -4,7 +4,7 @@
  */
 
 /** The package formats the indexer finds; each has its own version ordering (see versions/). */
-export type PackageFormat = 'dpkg' | 'apk' | 'rpm' | 'pypi' | 'npm' | 'go' | 'maven';
+export type PackageFormat = 'dpkg' | 'apk' | 'rpm' | 'pypi' | 'npm' | 'go' | 'maven' | 'gem';
 
 /** An operating system, from os-release and friends. `id` is os-release ID (debian, alpine, rhel, mariner, ...). */
 export interface Distribution {

@@ -5,6 +5,7 @@
 import type { AffectedRange, PackageFormat } from '../model.js';
 import { compareApk } from './apk.js';
 import { compareDpkg } from './dpkg.js';
+import { compareGem } from './gem.js';
 import { compareMaven } from './maven.js';
 import { comparePep440 } from './pep440.js';
 import { compareRpm } from './rpm.js';
@@ -16,6 +17,7 @@ export { compareRpm, rpmvercmp, parseEVR, compareNevra, parseNevra } from './rpm
 export { comparePep440, parsePep440 } from './pep440.js';
 export { compareSemver, parseSemver } from './semver.js';
 export { compareMaven, canonicalMaven } from './maven.js';
+export { compareGem, isValidGemVersion, gemCanonicalSegments } from './gem.js';
 
 const COMPARATORS: Record<PackageFormat, (a: string, b: string) => number> = {
   dpkg: compareDpkg,
@@ -25,6 +27,7 @@ const COMPARATORS: Record<PackageFormat, (a: string, b: string) => number> = {
   npm: compareSemver,
   go: compareSemver,
   maven: compareMaven,
+  gem: compareGem,
 };
 
 /** -1, 0 or 1 in the format's own ordering. Never throws for a known format. */
