@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
@@ -106,4 +106,34 @@ test('event lists', () => {
     { fixed: '1' },
     { introduced: '2' },
   ]);
+});
+
+test('GHSA nokogiri (RubyGems): ecosystem RubyGems → format gem, one ECOSYSTEM range', () => {
+  // testdata/GHSA-pxvg-2qj5-37jq.json is github/advisory-database
+  // advisories/github-reviewed/2023/04/GHSA-pxvg-2qj5-37jq/GHSA-pxvg-2qj5-37jq.json (commit
+  // 978594ecb8a1f8354656879ba772495f8a215760), verbatim: GitHub advisory data, licensed CC-BY-4.0.
+  const doc = JSON.parse(readFileSync(new URL('./testdata/GHSA-pxvg-2qj5-37jq.json', import.meta.url), 'utf8')) as unknown;
+  assert.equal(looksLikeOsv(doc), true);
+  const skipped: Record<string, number> = {};
+  const byEco = parseOsvDocument(doc, skipped);
+  assert.deepEqual([...byEco.keys()], ['RubyGems']);
+  assert.deepEqual(skipped, {});
+  const vs = byEco.get('RubyGems')!;
+  assert.equal(vs.length, 1);
+  const v = vs[0]!;
+  assert.equal(v.id, 'GHSA-pxvg-2qj5-37jq');
+  assert.equal(v.format, 'gem');
+  assert.equal(v.feed, 'osv');
+  assert.deepEqual(v.package, { name: 'nokogiri', kind: 'binary' });
+  assert.deepEqual(v.ranges, [{ fixed: '1.14.3' }]);
+  assert.deepEqual(v.aliases, []);
+  assert.equal(v.severity, 'Medium'); // database_specific MODERATE
+  assert.equal(v.sourceSeverity, 'MODERATE');
+  assert.equal(v.link, 'https://osv.dev/vulnerability/GHSA-pxvg-2qj5-37jq'); // only WEB/PACKAGE references
+  assert.equal(v.published, '2023-04-11T21:48:01Z');
+  assert.equal(v.distribution, undefined);
+  const [feed, ...rest] = parseOsvDocuments([doc]);
+  assert.equal(rest.length, 0);
+  assert.equal(feed!.name, 'osv:RubyGems');
+  assert.equal(feed!.vulnerabilities.length, 1);
 });

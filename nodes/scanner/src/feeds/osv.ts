@@ -7,7 +7,7 @@
  * AffectedRanges (introduced "0" = from the beginning, fixed / last_affected close a range, a trailing introduced is
  * open); GIT ranges are skipped (commit ids, not versions); `versions[]` adds one single-version range each.
  * Versions are kept verbatim ("1.0" in node-fetch's advisory is not semver; the matcher's ordering copes).
- * Ecosystems other than PyPI, npm, Go and Maven are skipped and counted, as are withdrawn records.
+ * Ecosystems other than PyPI, npm, Go, Maven and RubyGems are skipped and counted, as are withdrawn records.
  */
 import type { AffectedRange, PackageFormat, Vulnerability } from '../model.js';
 import {
@@ -27,7 +27,7 @@ import type { Severity } from '../model.js';
 
 export const OSV_FEED = 'osv';
 
-const ECOSYSTEMS: Record<string, PackageFormat> = { PyPI: 'pypi', npm: 'npm', Go: 'go', Maven: 'maven' };
+const ECOSYSTEMS: Record<string, PackageFormat> = { PyPI: 'pypi', npm: 'npm', Go: 'go', Maven: 'maven', RubyGems: 'gem' };
 
 export function looksLikeOsv(doc: unknown): boolean {
   if (!isRecord(doc) || str(doc['id']) === undefined) return false;
