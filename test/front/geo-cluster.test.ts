@@ -1,9 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePorts, geoUp } from '../../deploy/local/geo-up.js';
 import { geoDown } from '../../deploy/local/geo-down.js';
 import { request, until, type Reply } from '../../deploy/local/http-request.js';
@@ -13,15 +14,19 @@ import { TEST_PG_URL } from '../support/db.js';
 
 /**
  * The whole local geo cluster (geo:up's code, in-process, on free ports): three regions on Ceph RGW, Azurite and
- * the GCS emulator, NATS JetStream with three servers, two registry nodes and a replicator per region, HAProxy in
- * front. Clients are told apart by source address: 127.0.1.x is us-east, 127.0.2.x eu-west, 127.0.3.x ap-south.
+ * the GCS emulator, NATS JetStream with three servers, two registry nodes, a replicator and a scanner per region,
+ * HAProxy in front. Clients are told apart by source address: 127.0.1.x is us-east, 127.0.2.x eu-west, 127.0.3.x
+ * ap-south.
  */
 const US = '127.0.1.1';
 const EU = '127.0.2.1';
 const AP = '127.0.3.1';
 const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+/** A real Debian bookworm layer holding dpkg's database (88 packages), from the shared vulnerability corpus. */
+const DPKG_LAYER = fileURLToPath(new URL('../../../shared/data/vuln/layers/debian-bookworm-minbase.dpkgdb.layer.tar', import.meta.url));
 
-describe('local geo cluster through the front', { timeout: 180_000 }, () => {
+// The suite's budget covers the cluster start (up to 120 s), the tests and the wait for a scan (up to 180 s).
+describe('local geo cluster through the front', { timeout: 420_000 }, () => {
   let ceph: CephS3 | undefined;
   let stateDir: string;
   let state: GeoState | undefined;
@@ -64,11 +69,13 @@ describe('local geo cluster through the front', { timeout: 180_000 }, () => {
     await ceph?.stop();
   });
 
-  it('started every part: two ready nodes and a replicator per region, each region served by its own nodes', async () => {
+  it('started every part: two ready nodes, a replicator and a scanner per region, each region served by its own nodes', async () => {
     assert.deepEqual(state!.regions.map((r) => r.name), ['us-east', 'eu-west', 'ap-south']);
     assert.deepEqual(state!.notes, [], 'no part was left out');
+    assert.equal(new Set(state!.regions.map((r) => r.scanner)).size, 3, 'one scanner of its own per region');
     for (const r of state!.regions) {
-      for (const url of [...r.nodes, r.replicator!]) assert.equal((await fetch(`${url}/readyz`)).status, 200, url);
+      for (const url of [...r.nodes, r.replicator!, r.scanner!]) assert.equal((await fetch(`${url}/readyz`)).status, 200, url);
+      assert.equal((await fetch(`${r.scanner}/healthz`)).status, 200, `${r.name} scanner /healthz`);
       const reply = await call(r.clientAddress, '/v2/');
       assert.equal(reply.status, 200);
       assert.equal(reply.header('x-wharf-served-region'), r.name);
@@ -139,5 +146,57 @@ describe('local geo cluster through the front', { timeout: 180_000 }, () => {
     const back = await call(AP, `/v2/${repo}/blobs/${digest}`);
     assert.equal(back.status, 200);
     assert.equal(sha256(back.body), digest);
+  });
+
+  // The region's scanner queues the image on its manifest.pushed event; the scanners share the queue in PostgreSQL,
+  // so any of them may index it (from the store of a region holding the layer), and every one serves the report.
+  it('an image pushed by an eu-west client gets scanned: its region\'s scanner reports 88 dpkg packages of Debian 12', async () => {
+    const eu = state!.regions.find((r) => r.name === 'eu-west')!;
+    // Every registry node has its region's scanner and none started one of its own.
+    for (const r of state!.regions) {
+      for (const n of r.nodes) {
+        const name = state!.processes.find((p) => p.url === n)!.name;
+        const log = await readFile(join(state!.logsDir, `${name}.log`), 'utf8');
+        assert.doesNotMatch(log, /embedded scanner started/, `${name} runs no embedded scanner`);
+      }
+    }
+    const repo = 'geo/debian';
+    const layer = await readFile(DPKG_LAYER);
+    const configBytes = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
+    const config = await pushBlob(EU, repo, configBytes);
+    const layerDigest = await pushBlob(EU, repo, layer);
+    const manifest = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: configBytes.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+    }));
+    const put = await call(EU, `/v2/${repo}/manifests/bookworm`, { method: 'PUT', body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal(put.status, 201, put.text());
+    assert.equal(put.header('x-wharf-served-region'), 'eu-west');
+    const digest = sha256(manifest);
+
+    interface IndexReport {
+      state: string;
+      err?: string;
+      packages: Record<string, { name: string; format: string }>;
+      distributions: Record<string, { did: string; version_id: string; version_code_name: string }>;
+    }
+    let last = 'no report yet';
+    // Generous: a wait for the manifest.pushed event and the indexing, not a timing claim.
+    const report = await until(`the eu-west scanner to report ${digest} indexed`, 180_000, async () => {
+      const r = await fetch(`${eu.scanner}/indexer/api/v1/index_report/${digest}`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+      if (r?.status !== 200) {
+        last = `${r?.status ?? 'no answer'}`;
+        return undefined;
+      }
+      const body = (await r.json()) as IndexReport;
+      last = `${body.state} ${body.err ?? ''}`;
+      // Done, or given up for good (retried errors, e.g. a blob not readable yet, are waited out).
+      return body.state === 'IndexFinished' || (body.state === 'IndexError' && body.err?.includes('gave up')) ? body : undefined;
+    }, 500).catch((err: Error) => assert.fail(`${err.message} (last: ${last})`));
+    assert.equal(report.state, 'IndexFinished', `indexing failed: ${report.err}`);
+    assert.equal(Object.values(report.packages).filter((p) => p.format === 'dpkg').length, 88);
+    assert.deepEqual(Object.values(report.distributions).map((d) => [d.did, d.version_id, d.version_code_name]), [['debian', '12', 'bookworm']]);
   });
 });
