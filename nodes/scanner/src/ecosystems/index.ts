@@ -7,8 +7,9 @@ import { npmScanner } from './npm/package-scanner.js';
 import { rpmScanner } from './rpm/package-scanner.js';
 import { goScanner } from './go/package-scanner.js';
 import { javaScanner } from './java/package-scanner.js';
+import { rubyScanner } from './ruby/package-scanner.js';
 
 /** Every scanner the indexer runs, explicitly: the controllers know ecosystems only through this list. */
 export const SCANNERS: readonly Scanner[] = [
-  osReleaseScanner, dpkgScanner, apkScanner, rpmScanner, pythonScanner, npmScanner, goScanner, javaScanner,
+  osReleaseScanner, dpkgScanner, apkScanner, rpmScanner, pythonScanner, npmScanner, goScanner, javaScanner, rubyScanner,
 ];
