@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,15 +20,45 @@ async function files(path: string): Promise<string[]> {
   return out;
 }
 
-async function call(c: Client, method: string, path: string, body?: { file: string; size: number }): Promise<Response> {
+async function call(c: Client, method: string, path: string, body?: { stream: Readable; size?: number }): Promise<Response> {
   const init: RequestInit & { duplex?: 'half' } = { method, headers: { ...c.headers } };
   if (body) {
-    init.body = createReadStream(body.file) as unknown as BodyInit;
+    init.body = Readable.toWeb(body.stream) as unknown as BodyInit;
     init.duplex = 'half';
-    (init.headers as Record<string, string>)['Content-Length'] = String(body.size);
+    if (body.size !== undefined) (init.headers as Record<string, string>)['Content-Length'] = String(body.size);
     (init.headers as Record<string, string>)['Content-Type'] = 'application/octet-stream';
   }
-  return fetch(`${c.url}${path}`, init);
+  try {
+    return await fetch(`${c.url}${path}`, init);
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`cannot reach ${c.url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * Everything one import command names goes up as one upload: a single file as it is, several files (or a folder)
+ * as one tar streamed from disk. A feed is replaced whole by each import, so a feed spread over files (one OSV
+ * advisory per file, Alpine's per-package files) must arrive together to be kept together.
+ */
+function uploadOf(list: { file: string; size: number }[]): { stream: Readable; size?: number; name: string } {
+  if (list.length === 1) return { stream: createReadStream(list[0]!.file), size: list[0]!.size, name: list[0]!.file };
+  const pack = tar.pack();
+  void (async () => {
+    try {
+      for (const f of list) {
+        await new Promise<void>((resolve, reject) => {
+          const entry = pack.entry({ name: f.file.replace(/^\/+/, ''), size: f.size }, (err) => (err ? reject(err) : resolve()));
+          createReadStream(f.file).on('error', reject).pipe(entry);
+        });
+      }
+      pack.finalize();
+    } catch (e) {
+      pack.destroy(e as Error);
+    }
+  })();
+  // tar-stream packs are streamx streams; Readable.from makes the Node stream fetch can take.
+  return { stream: Readable.from(pack as unknown as AsyncIterable<Buffer>), name: `${list.length}-files.tar` };
 }
 
 async function failed(r: Response, what: string): Promise<string> {
@@ -61,26 +93,24 @@ export async function vulndb(argv: string[], env: Env, out: (s: string) => void 
   const json = parsed.values.json ?? false;
   try {
     if (sub === 'import' && paths.length > 0) {
-      const results: unknown[] = [];
-      for (const p of paths) {
-        for (const f of await files(p)) {
-          const r = await call(c, 'POST', `/api/v1/vulndb/import?name=${encodeURIComponent(f)}`, { file: f, size: (await stat(f)).size });
-          if (!r.ok) {
-            process.stderr.write(`${await failed(r, f)}\n`);
-            return 1;
-          }
-          const body = (await r.json()) as { imported: { feed: string; status: string; vulnerabilities: number; skipped?: Record<string, number> }[]; rematchedManifests: number };
-          results.push({ file: f, ...body });
-          if (!json) {
-            for (const i of body.imported) {
-              const skipped = i.skipped ? ` (skipped: ${Object.entries(i.skipped).map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
-              out(`${f}: ${i.feed}: ${i.status === 'unchanged' ? 'unchanged' : 'imported'} ${i.vulnerabilities} records${skipped}`);
-            }
-            if (body.rematchedManifests > 0) out(`  re-matched ${body.rematchedManifests} indexed manifests`);
-          }
-        }
+      const list: { file: string; size: number }[] = [];
+      for (const p of paths) for (const f of await files(p)) list.push({ file: f, size: (await stat(f)).size });
+      const upload = uploadOf(list);
+      const r = await call(c, 'POST', `/api/v1/vulndb/import?name=${encodeURIComponent(upload.name)}`, upload);
+      if (!r.ok) {
+        process.stderr.write(`${await failed(r, upload.name)}\n`);
+        return 1;
       }
-      if (json) out(JSON.stringify(results, null, 2));
+      const body = (await r.json()) as { imported: { feed: string; status: string; vulnerabilities: number; signature?: string; skipped?: Record<string, number> }[]; rematchedManifests: number };
+      if (json) out(JSON.stringify({ files: list.map((f) => f.file), ...body }, null, 2));
+      else {
+        for (const i of body.imported) {
+          const skipped = i.skipped ? ` (skipped: ${Object.entries(i.skipped).map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
+          const signature = i.signature ? `, signature ${i.signature}` : '';
+          out(`${i.feed}: ${i.status === 'unchanged' ? 'unchanged' : 'imported'} ${i.vulnerabilities} records${signature}${skipped}`);
+        }
+        if (body.rematchedManifests > 0) out(`re-matched ${body.rematchedManifests} indexed manifests`);
+      }
       return 0;
     }
     if (sub === 'export' && paths.length === 1) {

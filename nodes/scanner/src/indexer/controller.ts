@@ -104,7 +104,8 @@ async function layerFindings(deps: IndexerDeps, layer: string, signal?: AbortSig
   try {
     snapshot = await readLayer(stream, { digest: layer, wants: wantedBy(missing), ...(deps.limits ? { limits: deps.limits } : {}), ...(signal ? { signal } : {}) });
   } catch (e) {
-    if (e instanceof LayerError) throw new IndexError(`layer ${layer}: ${e.message}`, e.reason !== 'aborted');
+    // LayerError messages already name the layer.
+    if (e instanceof LayerError) throw new IndexError(e.message, e.reason !== 'aborted');
     throw e;
   }
   for (const s of missing) {
