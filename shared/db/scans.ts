@@ -55,7 +55,7 @@ export async function claimIndexWork(db: Queryable, n: number, leaseSeconds: num
     `UPDATE index_reports SET state = 'indexing', lease_until = now() + make_interval(secs => $2), attempts = attempts + 1, updated_at = now()
      WHERE manifest_digest IN (
        SELECT manifest_digest FROM index_reports
-       WHERE (state IN ('queued', 'failed') AND next_attempt_at <= now() AND reason IS DISTINCT FROM 'permanent')
+       WHERE (state IN ('queued', 'failed') AND next_attempt_at <= now())
           OR (state = 'indexing' AND lease_until < now())
        ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
      RETURNING manifest_digest AS digest, attempts`,
