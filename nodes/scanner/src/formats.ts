@@ -83,7 +83,7 @@ export function quaySecurity(v: ManifestVulnerabilities, withVulnerabilities: bo
   const features = v.report.packages.map((p) => {
     const matches = byPkg.get(pkgId(p)) ?? [];
     return {
-      Name: p.name, VersionFormat: p.format, NamespaceName: ['pypi', 'npm', 'go', 'maven'].includes(p.format) ? p.format : namespace,
+      Name: p.name, VersionFormat: p.format, NamespaceName: ['pypi', 'npm', 'go', 'maven', 'gem'].includes(p.format) ? p.format : namespace,
       AddedBy: p.layer ?? '', Version: p.version, BaseScores: [], CVEIds: [...new Set(matches.flatMap(cves))],
       ...(withVulnerabilities ? {
         Vulnerabilities: matches.map((m) => ({

@@ -50,7 +50,7 @@ export function packagesFromBuildInfo(info: GoBuildInfo, location: string): Pack
 
 export class GoPackageScanner implements PackageScanner {
   readonly name = 'go-binary';
-  readonly version = '1';
+  readonly version = '2';
   readonly kind = 'package' as const;
 
   constructor(private readonly maxBytes = MAX_GO_BINARY_BYTES) {}
@@ -61,6 +61,8 @@ export class GoPackageScanner implements PackageScanner {
 
   async scan(view: LayerView, signal?: AbortSignal): Promise<Package[]> {
     const out: Package[] = [];
+    // Symlinks resolve to the same kept bytes (busybox's hundreds of applets): each binary is parsed once.
+    const seen = new Set<Buffer>();
     for (const path of view.list()) {
       signal?.throwIfAborted();
       const size = view.size(path);
@@ -72,6 +74,8 @@ export class GoPackageScanner implements PackageScanner {
         if (err instanceof FileTooLargeError) continue;
         throw err;
       }
+      if (seen.has(bin)) continue;
+      seen.add(bin);
       if (!isElf(bin)) continue;
       const info = readBuildInfo(bin);
       if (info) out.push(...packagesFromBuildInfo(info, path));
