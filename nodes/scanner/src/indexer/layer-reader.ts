@@ -30,6 +30,8 @@ export function wantedBy(scanners: readonly Pick<VersionedScanner, 'wants'>[]): 
 }
 
 const MAX_WARNINGS = 100;
+/** Inflate output per zlib call: the default 16 KiB makes a thread-pool round trip per 16 KiB, which is most of the wall time. */
+const GUNZIP_CHUNK = 256 * 1024;
 /** zstd input is fed to fzstd in slices this small, so one push inflates at most ~32 MiB (RLE blocks: 4 B → 128 KiB). */
 const ZSTD_SLICE = 1024;
 
@@ -199,7 +201,7 @@ export async function readLayer(
       kind === 'zstd' ? Readable.from(unzstd(rest, limits.maxDecompressedBytes, digest)) : Readable.from(rest, { objectMode: false });
     pipeDone = (
       kind === 'gzip'
-        ? pipeline(src, createGunzip(), counter, extract, { signal: ctl.signal })
+        ? pipeline(src, createGunzip({ chunkSize: GUNZIP_CHUNK }), counter, extract, { signal: ctl.signal })
         : pipeline(src, counter, extract, { signal: ctl.signal })
     ).then(
       () => undefined,
