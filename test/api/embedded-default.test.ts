@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { spawnRegistry } from '../support/registry-process.js';
 import { pushImage, sha256 } from '../support/oci-client.js';
+import { VULN_DATA } from '../support/vuln-data.js';
 
 const freePort = () => new Promise<number>((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => {
@@ -32,7 +33,7 @@ describe('zero-setup default', () => {
     let img: Awaited<ReturnType<typeof pushImage>>;
     try {
       // A real layer (Debian bookworm's dpkg database), so the embedded scanner has something to find.
-      const layer = await readFile(resolve(process.cwd(), '../shared/data/vuln/layers/debian-bookworm-minbase.dpkgdb.layer.tar'));
+      const layer = await readFile(join(VULN_DATA, 'layers/debian-bookworm-minbase.dpkgdb.layer.tar'));
       img = await pushImage(first.url, 'demo/app', 'v1', { layers: [layer] });
       const ready = (await (await fetch(`${first.url}/readyz`)).json()) as { checks: { events: { detail?: string } } };
       assert.match(ready.checks.events.detail ?? '', /in-memory/);

@@ -4,13 +4,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePorts, geoUp } from '../../deploy/local/geo-up.js';
 import { geoDown } from '../../deploy/local/geo-down.js';
 import { request, until, type Reply } from '../../deploy/local/http-request.js';
 import type { GeoState } from '../../deploy/local/state.js';
 import { ensureCeph, type CephS3 } from '../support/ceph.js';
 import { TEST_PG_URL } from '../support/db.js';
+import { VULN_DATA } from '../support/vuln-data.js';
 
 /**
  * The whole local geo cluster (geo:up's code, in-process, on free ports): three regions on Ceph RGW, Azurite and
@@ -23,7 +23,7 @@ const EU = '127.0.2.1';
 const AP = '127.0.3.1';
 const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 /** A real Debian bookworm layer holding dpkg's database (88 packages), from the shared vulnerability corpus. */
-const DPKG_LAYER = fileURLToPath(new URL('../../../shared/data/vuln/layers/debian-bookworm-minbase.dpkgdb.layer.tar', import.meta.url));
+const DPKG_LAYER = join(VULN_DATA, 'layers/debian-bookworm-minbase.dpkgdb.layer.tar');
 
 // The suite's budget covers the cluster start (up to 120 s), the tests and the wait for a scan (up to 180 s).
 describe('local geo cluster through the front', { timeout: 420_000 }, () => {

@@ -2,12 +2,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import { createPool, type Pool } from '../../shared/db/pool.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { exportBundle, importFeedBytes } from '../../nodes/scanner/src/vulndb.js';
+import { VULN_DATA } from '../support/vuln-data.js';
 
 /** Air-gap bundles: signed with an Ed25519 key on the connected side, verified against trusted keys on the other. */
 const log = createLogger({ level: 'silent', bindings: { node: 'test' } });
@@ -25,7 +26,7 @@ const stranger = generateKeyPairSync('ed25519');
 before(async () => {
   source = await open();
   target = await open();
-  const feed = await readFile(resolve(process.cwd(), '../shared/data/vuln/secdb/alpine/v3.10/main.yaml'));
+  const feed = await readFile(join(VULN_DATA, 'secdb/alpine/v3.10/main.yaml'));
   const r = await importFeedBytes(source.pool, 'main.yaml', feed);
   assert.equal(r[0]!.status, 'imported');
 });

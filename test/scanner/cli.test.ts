@@ -3,19 +3,20 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { startScannerNode, type RunningScanner } from '../../nodes/scanner/src/node.js';
 import { createUser } from '../support/tenancy.js';
+import { VULN_DATA } from '../support/vuln-data.js';
 
 /**
  * The real `wharf vulndb` CLI as a process against real registry + scanner pairs: import files and folders, list
  * feeds, export a bundle and carry it to a second, empty site (the air gap) whose registry runs token auth.
  */
-const VULN = resolve(process.cwd(), '../shared/data/vuln');
+const VULN = VULN_DATA;
 const ADMIN = { user: 'cli-admin', password: 'cli-admin-Pa55word!' };
 let work: string;
 interface Site { db: TestDatabase; scanner: RunningScanner; reg: TestRegistry }

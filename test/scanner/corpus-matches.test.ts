@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { parse as parseYaml } from 'yaml';
@@ -15,6 +15,7 @@ import { pushImage } from '../support/oci-client.js';
 import { startScannerNode, type RunningScanner } from '../../nodes/scanner/src/node.js';
 import { manifestVulnerabilities } from '../../nodes/scanner/src/reports.js';
 import type { Match } from '../../nodes/scanner/src/matcher/match.js';
+import { VULN_DATA } from '../support/vuln-data.js';
 
 /**
  * The scanner's matches on the real corpus (../shared/data/vuln), per ecosystem, against expectations derived in this
@@ -23,7 +24,7 @@ import type { Match } from '../../nodes/scanner/src/matcher/match.js';
  */
 // npm's own semver (no type declarations installed).
 const semver = createRequire(import.meta.url)('semver') as { satisfies(v: string, r: string): boolean; coerce(v: string): { version: string } | null };
-const VULN = resolve(process.cwd(), '../shared/data/vuln');
+const VULN = VULN_DATA;
 let db: TestDatabase;
 let reg: TestRegistry;
 let scanner: RunningScanner;

@@ -3,14 +3,15 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startScannerNode, type RunningScanner } from '../../nodes/scanner/src/node.js';
+import { VULN_DATA } from '../support/vuln-data.js';
 
 /** URL updaters: conditional fetches over real HTTP, a 304 costs nothing, changed data becomes a new update. */
-const VULN = resolve(process.cwd(), '../shared/data/vuln/secdb/alpine/v3.10-final.vuln-list/main');
+const VULN = join(VULN_DATA, 'secdb/alpine/v3.10-final.vuln-list/main');
 let db: TestDatabase;
 let work: string;
 let scanner: RunningScanner;

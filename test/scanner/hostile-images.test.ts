@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadConfig } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
@@ -11,13 +11,14 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { pushImage } from '../support/oci-client.js';
 import { startScannerNode, type RunningScanner } from '../../nodes/scanner/src/node.js';
+import { VULN_DATA } from '../support/vuln-data.js';
 
 /**
  * Hostile layers pushed through a real registry to a real scanner node: each manifest ends failed with a clear,
  * permanent reason, or indexed with bounded content; the node keeps answering; nothing is written outside the test's
  * temp dirs; retries are bounded by WHARF_SCANNER_MAX_ATTEMPTS. A scanner version bump re-indexes by itself.
  */
-const VULN = resolve(process.cwd(), '../shared/data/vuln');
+const VULN = VULN_DATA;
 const MAX_LAYER = 50 * 1024 * 1024;
 const MAX_ATTEMPTS = 2;
 let db: TestDatabase;

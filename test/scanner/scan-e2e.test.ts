@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { loadConfig } from '../../shared/config/index.js';
 import { createLogger } from '../../shared/logging/logger.js';
@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startTestRegistry, type TestRegistry } from '../support/registry.js';
 import { pushImage } from '../support/oci-client.js';
 import { startScannerNode, type RunningScanner } from '../../nodes/scanner/src/node.js';
+import { VULN_DATA } from '../support/vuln-data.js';
 
 /**
  * The scanner end to end on the real corpus (../shared/data/vuln): images built from real layers are pushed to a
@@ -19,7 +20,7 @@ import { startScannerNode, type RunningScanner } from '../../nodes/scanner/src/n
  * registry's API, reported in Clair's and Quay's shapes; a feed update that makes an indexed image vulnerable
  * delivers a signed vulnerability_found webhook.
  */
-const VULN = resolve(process.cwd(), '../shared/data/vuln');
+const VULN = VULN_DATA;
 let db: TestDatabase;
 let reg: TestRegistry;
 let scanner: RunningScanner;

@@ -1,11 +1,11 @@
 /** Test helper: the shared real-data corpus (../shared/data/vuln relative to the repository root). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-export const VULN_DATA = join(repoRoot, '../shared/data/vuln');
+import { VULN_DATA } from '../../../../test/support/vuln-data.js';
+
+export { VULN_DATA };
 
 export function dataPath(rel: string): string {
   return join(VULN_DATA, rel);

@@ -2,13 +2,13 @@
 import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import tar from 'tar-stream';
 import { readLayer } from './layer-reader.js';
 import type { LayerSnapshot } from './layer-view.js';
 import type { LayerLimits } from './limits.js';
 
-export const VULN_DATA = resolve(process.cwd(), '../shared/data/vuln');
+export { VULN_DATA } from '../../../../test/support/vuln-data.js';
 
 export interface TarEntrySpec {
   name: string;

@@ -3,9 +3,10 @@
  * The data lives beside the checkout (../shared from the repo root), so the path is resolved from this file.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { VULN_DATA } from '../../../../test/support/vuln-data.js';
 
-export const VECTOR_DIR = fileURLToPath(new URL('../../../../../shared/data/vuln/versions/', import.meta.url));
+export const VECTOR_DIR = join(VULN_DATA, 'versions');
 
 export type Op = '<' | '=' | '>';
 export interface Vector {

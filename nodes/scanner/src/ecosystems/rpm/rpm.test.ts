@@ -4,7 +4,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import initSqlJs from 'sql.js';
 import type { LayerView } from '../../indexer/types.js';
 import { FileNotFoundError, FileTooLargeError } from '../../indexer/types.js';
@@ -14,9 +13,10 @@ import { parseHeader, splitSourceRpm, TAG } from './header.js';
 import { readNdbBlobs } from './ndb.js';
 import { packagesFromRpmDb, RpmPackageScanner } from './package-scanner.js';
 import { readSqliteBlobs } from './sqlite.js';
+import { VULN_DATA } from '../../../../../test/support/vuln-data.js';
 
 const data = (f: string): Buffer =>
-  readFileSync(fileURLToPath(new URL(`../../../../../../shared/data/vuln/pkgdb/rpm/${f}`, import.meta.url)));
+  readFileSync(join(VULN_DATA, 'pkgdb/rpm', f));
 const BDB = data('rhel8-libuuid.Packages');
 const NDB = data('sle15-bci.Packages.db');
 
