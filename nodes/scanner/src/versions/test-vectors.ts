@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VULN_DATA } from '../../../../test/support/vuln-data.js';
 
-export const VECTOR_DIR = join(VULN_DATA, 'versions');
+export const VECTOR_DIR = join(VULN_DATA, 'versions') + '/';
 
 export type Op = '<' | '=' | '>';
 export interface Vector {
