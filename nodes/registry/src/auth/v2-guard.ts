@@ -10,7 +10,7 @@ import { principalOf, subjectOf, type Principal } from './principal.js';
 
 type Ctx = Context<AppEnv>;
 
-/** The action a /v2 route and method need; undefined for routes any valid token (or none) may use. */
+/** The action a /v2 route and method need: "login" for the base route, which any valid token opens. */
 export function requiredAction(route: string, method: string): Action | 'catalog' | 'login' {
   if (route === 'base') return 'login';
   if (route === 'catalog') return 'catalog';
