@@ -33,8 +33,13 @@ export async function startEmbeddedScanner(opts: { env: Record<string, string | 
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
     env: { ...opts.env, WHARF_DATABASE_URL: opts.databaseUrl, WHARF_SCANNER_PORT: String(port), WHARF_SERVER_HOST: '127.0.0.1' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // The IPC channel ties the scanner's life to this process: it exits when the channel closes, even after a
+    // SIGKILL here. Its output shares this process's stdout and stderr (not a pipe through this process, which
+    // would break with it and leave the scanner unable to log its own shutdown).
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  child.unref();
+  child.channel?.unref();
   let exited = false;
   const gone = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
     exited = true;
