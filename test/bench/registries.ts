@@ -224,6 +224,8 @@ export function wharf(name: string, repoRoot: string, workDir: string): Registry
         WHARF_LOG_LEVEL: 'warn',
         // Loopback only, like the Distribution instance (Wharf's default is 0.0.0.0).
         WHARF_SERVER_HOST: '127.0.0.1',
+        // Distribution scans nothing: an embedded scanner indexing the pushed blobs would take CPU from the runs.
+        WHARF_SCANNER_EMBEDDED: 'false',
       };
       const child = spawnLogged(process.execPath, ['--import', 'tsx', entry], { cwd: repoRoot, env, logPath });
       const url = `http://127.0.0.1:${port}`;
