@@ -55,7 +55,7 @@ describe('drill: region outage (sync)', { timeout: 180_000 }, () => {
     });
     process.stderr.write(`${describeRegionOutage(report)}\n${JSON.stringify(report)}\n`);
     assert.ok(report.pulls > 0 && report.acknowledged_pushes > 0, 'the load ran');
-    assert.deepEqual(report.killed.sort(), ['azurite', 'registry-eu-west-1', 'registry-eu-west-2', 'replicator-eu-west-1']);
+    assert.deepEqual(report.killed.sort(), ['azurite', 'registry-eu-west-1', 'registry-eu-west-2', 'replicator-eu-west-1', 'scanner-eu-west-1']);
     assert.equal(report.failed_pulls, 0, `failed pulls: ${JSON.stringify(report.failures.filter((f) => f.op === 'pull'))}`);
     assert.equal(report.acknowledged_pushes_lost, 0);
     assert.equal(typeof report.catch_up_s, 'number', 'eu-west caught up (backlog 0)');
