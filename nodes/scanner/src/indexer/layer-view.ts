@@ -59,12 +59,16 @@ abstract class MapView implements LayerView {
     }
     return f.data;
   }
+  #all: string[] | undefined;
   *list(prefix = ''): Iterable<string> {
     const dir = normalisePath(prefix);
-    const out = new Set<string>();
-    for (const p of this.filePaths()) if (underDir(p, dir)) out.add(p);
-    for (const p of this.linkPaths()) if (underDir(p, dir) && this.has(p)) out.add(p);
-    yield* [...out].sort();
+    // Views are immutable: resolve every symlink once, not once per scanner that lists the view.
+    if (!this.#all) {
+      const out = new Set<string>(this.filePaths());
+      for (const p of this.linkPaths()) if (this.has(p)) out.add(p);
+      this.#all = [...out].sort();
+    }
+    for (const p of this.#all) if (underDir(p, dir)) yield p;
   }
 }
 

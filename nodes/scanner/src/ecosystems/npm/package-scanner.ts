@@ -17,12 +17,15 @@ const MAX_LOCK = 64 * 1024 * 1024;
 
 /** The install directory if `p` is a package root manifest under node_modules, else undefined. */
 export function installDirOf(p: string): string | undefined {
+  // Cheap test first: this runs for every entry of every layer (the reader's interest predicate).
+  if (!p.endsWith('/package.json') || !p.includes('node_modules/')) return undefined;
   const m = /^(.*(?:^|\/)node_modules\/)((?:@[^/]+\/)?[^/@.][^/]*)\/package\.json$/.exec(p);
   if (!m || m[2]!.split('/').includes('node_modules')) return undefined;
   return m[1]! + m[2]!;
 }
 
 function isLockfile(p: string): boolean {
+  if (!p.endsWith('package-lock.json')) return false;
   return /(?:^|\/)package-lock\.json$/.test(p) || /(?:^|\/)node_modules\/\.package-lock\.json$/.test(p);
 }
 
