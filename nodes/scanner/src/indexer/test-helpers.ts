@@ -7,6 +7,7 @@ import tar from 'tar-stream';
 import { readLayer } from './layer-reader.js';
 import type { LayerSnapshot } from './layer-view.js';
 import type { LayerLimits } from './limits.js';
+import { FileNotFoundError, FileTooLargeError, type LayerView } from './types.js';
 
 export { VULN_DATA } from '../../../../test/support/vuln-data.js';
 
@@ -61,4 +62,21 @@ export function dockerSaveLayer(archive: string): Buffer {
   } finally {
     cleanup();
   }
+}
+
+/** A LayerView over in-memory files, for scanner unit tests; `truncated` paths read as over the bound. */
+export function memoryView(files: Record<string, Buffer>, truncated: string[] = []): LayerView {
+  return {
+    digest: 'sha256:test',
+    has: (p) => p in files,
+    async readFile(p, max) {
+      const f = files[p];
+      if (!f) throw new FileNotFoundError(p);
+      if (f.length > max || truncated.includes(p)) throw new FileTooLargeError(p, f.length, max);
+      return f;
+    },
+    list: (prefix = '') => Object.keys(files).filter((p) => p.startsWith(prefix)).sort(),
+    size: (p) => files[p]?.length,
+    truncated: (p) => truncated.includes(p),
+  };
 }

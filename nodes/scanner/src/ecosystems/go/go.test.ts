@@ -2,10 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { FileNotFoundError, FileTooLargeError, type LayerView } from '../../indexer/types.js';
 import { goVersionToSemver, readBuildInfo } from './buildinfo.js';
 import { parseElf } from './elf.js';
 import { GoPackageScanner, packagesFromBuildInfo, wants } from './package-scanner.js';
+import { memoryView } from '../../indexer/test-helpers.js';
 
 const START = Buffer.from('3077af0c9274080241e1c107e6d618e6', 'hex');
 const END = Buffer.from('f932433186182072008242104116d8f2', 'hex');
@@ -99,21 +99,7 @@ function elf(buildinfo: Buffer, opts: { sections?: boolean } = {}): Buffer {
   return b;
 }
 
-function view(files: Record<string, Buffer>, truncated: string[] = []): LayerView {
-  return {
-    digest: 'sha256:test',
-    has: (p) => p in files,
-    async readFile(p, max) {
-      const f = files[p];
-      if (!f) throw new FileNotFoundError(p);
-      if (f.length > max || truncated.includes(p)) throw new FileTooLargeError(p, f.length, max);
-      return f;
-    },
-    list: (prefix = '') => Object.keys(files).filter((p) => p.startsWith(prefix)).sort(),
-    size: (p) => files[p]?.length,
-    truncated: (p) => truncated.includes(p),
-  };
-}
+const view = memoryView;
 
 const EXPECTED = {
   goVersion: 'go1.21.3',

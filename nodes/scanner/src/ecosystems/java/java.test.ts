@@ -5,11 +5,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { FileNotFoundError, FileTooLargeError, type LayerView } from '../../indexer/types.js';
 import { DEFAULT_JAR_LIMITS, scanJar, type JarLimits } from './archive.js';
 import { parseManifest, parseProperties } from './metadata.js';
 import { JavaPackageScanner } from './package-scanner.js';
 import { listZip, readEntry, ZipError } from './zip.js';
+import { memoryView } from '../../indexer/test-helpers.js';
 
 interface Entry {
   name: string;
@@ -69,20 +69,7 @@ const lib = (g: string, a: string, v: string): Buffer => zip([{ name: 'META-INF/
 const ids = (r: { packages: { name: string; version: string; location: string }[] }): string[] =>
   r.packages.map((p) => `${p.location} ${p.name}@${p.version}`);
 
-function view(files: Record<string, Buffer>): LayerView {
-  return {
-    digest: 'sha256:test',
-    has: (p) => p in files,
-    async readFile(p, max) {
-      const f = files[p];
-      if (!f) throw new FileNotFoundError(p);
-      if (f.length > max) throw new FileTooLargeError(p, f.length, max);
-      return f;
-    },
-    list: (prefix = '') => Object.keys(files).filter((p) => p.startsWith(prefix)).sort(),
-    size: (p) => files[p]?.length,
-  };
-}
+const view = memoryView;
 
 const which = (cmd: string): boolean => {
   try {

@@ -5,8 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import initSqlJs from 'sql.js';
-import type { LayerView } from '../../indexer/types.js';
-import { FileNotFoundError, FileTooLargeError } from '../../indexer/types.js';
+import { FileTooLargeError } from '../../indexer/types.js';
 import { readBdbBlobs } from './bdb.js';
 import { RpmDbError } from './errors.js';
 import { parseHeader, splitSourceRpm, TAG } from './header.js';
@@ -14,6 +13,7 @@ import { readNdbBlobs } from './ndb.js';
 import { packagesFromRpmDb, RpmPackageScanner } from './package-scanner.js';
 import { readSqliteBlobs } from './sqlite.js';
 import { VULN_DATA } from '../../../../../test/support/vuln-data.js';
+import { memoryView } from '../../indexer/test-helpers.js';
 
 const data = (f: string): Buffer =>
   readFileSync(join(VULN_DATA, 'pkgdb/rpm', f));
@@ -58,20 +58,7 @@ async function sqliteDb(blobs: Buffer[], table = 'Packages'): Promise<Buffer> {
   return out;
 }
 
-function view(files: Record<string, Buffer>): LayerView {
-  return {
-    digest: 'sha256:test',
-    has: (p) => p in files,
-    async readFile(p, max) {
-      const f = files[p];
-      if (!f) throw new FileNotFoundError(p);
-      if (f.length > max) throw new FileTooLargeError(p, f.length, max);
-      return f;
-    },
-    list: (prefix = '') => Object.keys(files).filter((p) => p.startsWith(prefix)).sort(),
-    size: (p) => files[p]?.length,
-  };
-}
+const view = memoryView;
 
 const rejects = async (f: () => unknown, kind?: string): Promise<void> => {
   await assert.rejects(async () => f(), (err: unknown) => {
