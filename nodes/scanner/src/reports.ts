@@ -6,7 +6,7 @@ import type { IndexReport } from './indexer/coalesce.js';
 import { matchReport, type Match } from './matcher/match.js';
 
 // PEP 503 names are stored as the feed spells them; look both spellings up.
-const lookupVariants = (format: PackageFormat, names: string[]) =>
+export const lookupVariants = (format: PackageFormat, names: string[]): string[] =>
   format === 'pypi' ? [...new Set(names.flatMap((n) => [n, n.toLowerCase(), n.toLowerCase().replace(/[-_.]+/g, '-'), n.toLowerCase().replace(/[-_.]+/g, '_')]))] : names;
 
 /** Matches a manifest's stored index report against the current data (nothing is cached: new data shows at once). */

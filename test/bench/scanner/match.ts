@@ -9,7 +9,7 @@ import { SCANNERS } from '../../../nodes/scanner/src/ecosystems/index.js';
 import { scannerSet } from '../../../nodes/scanner/src/indexer/controller.js';
 import type { IndexReport } from '../../../nodes/scanner/src/indexer/coalesce.js';
 import type { RunningScanner } from '../../../nodes/scanner/src/node.js';
-import { findingKey, vulnerabilityMatches } from '../../../nodes/scanner/src/reports.js';
+import { findingKey, lookupVariants, vulnerabilityMatches } from '../../../nodes/scanner/src/reports.js';
 import { importFeedBytes } from '../../../nodes/scanner/src/vulndb.js';
 import { median } from '../report.js';
 import { npmFeedFiles, packageNames, tarOf } from './corpus.js';
@@ -132,9 +132,6 @@ export interface RematchResult {
   unexpectedNew: string[];
 }
 
-// reports.ts's lookupVariants (not exported): PEP 503 names are looked up in both spellings.
-const lookupVariants = (format: PackageFormat, names: string[]) =>
-  format === 'pypi' ? [...new Set(names.flatMap((n) => [n, n.toLowerCase(), n.toLowerCase().replace(/[-_.]+/g, '-'), n.toLowerCase().replace(/[-_.]+/g, '_')]))] : names;
 
 /**
  * The findings the node's first rematch after indexing would record, stored directly: the same matchReport and
